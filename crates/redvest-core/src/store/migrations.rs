@@ -1,0 +1,179 @@
+//! Schema migrations of the phone database, numbered by SQLite's
+//! `user_version`. Each migration runs in one transaction together with the
+//! version bump, so a migration interrupted half-way leaves the previous
+//! version behind and runs again cleanly on the next start.
+
+use rusqlite::Connection;
+use tracing::info;
+
+use crate::error::{Result, StoreError};
+
+/// Migration SQL, in order: entry `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build of the app writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+const V1: &str = r#"
+CREATE TABLE device (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id TEXT NOT NULL,
+    server_url TEXT,
+    server_epoch TEXT,
+    next_batch_seq INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE session_member (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    member_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    squad_id TEXT,
+    brigade_id TEXT NOT NULL
+);
+
+CREATE TABLE members (
+    id TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+);
+
+CREATE TABLE sites (
+    id TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+);
+
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'sent', 'rejected', 'conflict')),
+    reason TEXT,
+    server_seq INTEGER
+);
+
+CREATE TABLE shifts (
+    id TEXT PRIMARY KEY REFERENCES records(id),
+    site_id TEXT NOT NULL,
+    clock_in_at TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    clock_out_id TEXT REFERENCES records(id),
+    clock_out_at TEXT,
+    auto_closed INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE patrols (
+    id TEXT PRIMARY KEY,
+    start_record_id TEXT NOT NULL REFERENCES records(id),
+    mode TEXT NOT NULL,
+    team_patrol_id TEXT,
+    state TEXT NOT NULL CHECK (state IN ('recording', 'paused', 'stopped')),
+    segment INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    stop_record_id TEXT REFERENCES records(id),
+    summary TEXT
+);
+
+CREATE TABLE track_points (
+    patrol_id TEXT NOT NULL REFERENCES patrols(id),
+    seq INTEGER NOT NULL,
+    segment INTEGER NOT NULL,
+    fix TEXT NOT NULL,
+    PRIMARY KEY (patrol_id, seq)
+);
+
+CREATE TABLE leads (
+    id TEXT PRIMARY KEY REFERENCES records(id),
+    category TEXT NOT NULL,
+    patrol_id TEXT,
+    captured_at TEXT NOT NULL
+);
+
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY,
+    local_path TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    uploaded_bytes INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'done'))
+);
+
+CREATE TABLE lead_photos (
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    sha256 TEXT NOT NULL REFERENCES photos(sha256),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (lead_id, sha256)
+);
+
+CREATE TABLE reviews (
+    subject_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    flags TEXT NOT NULL,
+    reason TEXT,
+    assignee_id TEXT,
+    conflicts TEXT NOT NULL,
+    photos_total INTEGER NOT NULL DEFAULT 0,
+    photos_received INTEGER NOT NULL DEFAULT 0,
+    server_seq INTEGER NOT NULL
+);
+
+CREATE TABLE review_queue (
+    subject_id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    owner_name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+
+CREATE TABLE decisions (
+    id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'applied', 'conflict', 'rejected')),
+    reason TEXT
+);
+
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('record', 'decision', 'photo')),
+    target_id TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    batch_seq INTEGER,
+    UNIQUE (kind, target_id)
+);
+
+CREATE INDEX outbox_batch ON outbox (batch_seq) WHERE batch_seq IS NOT NULL;
+
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    cursor INTEGER NOT NULL DEFAULT 0,
+    last_success TEXT,
+    last_error TEXT,
+    needs_sign_in INTEGER NOT NULL DEFAULT 0
+);
+
+INSERT INTO sync_state (id) VALUES (1);
+"#;
+
+/// Brings the schema to [`LATEST`], one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current > LATEST {
+        return Err(StoreError::SchemaTooNew { found: current, known: LATEST });
+    }
+
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        info!(version, "applied database migration");
+    }
+    Ok(())
+}
