@@ -4,10 +4,12 @@
 //! (clock-in judging, review transitions, track encoding) so that the instant
 //! verdict a member sees and the server's final word come from one place.
 
+pub mod gcj02;
 pub mod geo;
 pub mod records;
 pub mod review;
 pub mod time;
+pub mod track;
 pub mod wire;
 
 pub use records::{Record, RecordBody};
