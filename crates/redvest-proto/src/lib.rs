@@ -4,6 +4,7 @@
 //! (clock-in judging, review transitions, track encoding) so that the instant
 //! verdict a member sees and the server's final word come from one place.
 
+pub mod duty;
 pub mod gcj02;
 pub mod geo;
 pub mod records;
