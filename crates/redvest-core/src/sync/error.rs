@@ -1,0 +1,61 @@
+//! The error type of the sync client, classified so the retry logic reads
+//! types instead of messages: transient errors are retried with backoff,
+//! auth errors stop the run until the member signs in again, and the rest
+//! are permanent for the request that raised them.
+
+use std::time::Duration;
+
+use crate::error::StoreError;
+
+/// Why a sync request or run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("invalid server URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("server could not be reached: {0}")]
+    Connect(#[source] reqwest::Error),
+    #[error("server returned HTTP {status} ({code}): {message}")]
+    Http {
+        status: u16,
+        code: String,
+        message: String,
+        /// The wait the server asked for in `Retry-After`, if any.
+        retry_after: Option<Duration>,
+    },
+    #[error("server holds {server_offset} bytes of the photo, not the offset sent")]
+    OffsetMismatch { server_offset: u64 },
+    #[error("server response is invalid: {0}")]
+    InvalidResponse(String),
+    #[error("photo file {path} could not be read: {source}")]
+    PhotoFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Tells whether retrying the same request later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Connect(_) => true,
+            SyncError::Http { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+
+    /// Tells whether the session token was refused, so the member must sign in.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, SyncError::Http { status: 401 | 403, .. })
+    }
+
+    /// Returns the wait the server asked for, if it sent `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
