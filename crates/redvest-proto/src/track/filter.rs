@@ -35,7 +35,9 @@ pub struct FilterParams {
     pub assumed_accuracy_m: f64,
     /// Sampling interval in seconds; `None` estimates it as the median spacing.
     pub sampling_interval_s: Option<f64>,
-    /// A jump between consecutive kept fixes longer than this starts a new segment.
+    /// A jump between consecutive kept fixes longer than this starts a new
+    /// segment, unless the mode can cover more in two sampling intervals (a
+    /// car sampled every 10 s moves further than 200 m between fixes).
     pub max_jump_m: f64,
     /// Below this speed in m/s the member counts as stopped, for moving time.
     pub stop_speed_mps: f64,
@@ -243,7 +245,8 @@ pub fn filter(
     let interval_s = params
         .sampling_interval_s
         .unwrap_or_else(|| median_spacing_s(&kept));
-    let gaps = find_gaps(&kept, interval_s, &forced_breaks, params.max_jump_m);
+    let jump_limit_m = params.max_jump_m.max(2.0 * limit.max_mps * interval_s);
+    let gaps = find_gaps(&kept, interval_s, &forced_breaks, jump_limit_m);
     let segments = build_segments(&kept, &gaps, params.stop_speed_mps);
     rejected.sort_by_key(|(fix, _)| fix.at);
 

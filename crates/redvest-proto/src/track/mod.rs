@@ -13,6 +13,11 @@ pub mod coverage;
 pub mod figures;
 pub mod filter;
 
+#[cfg(test)]
+mod codec_tests;
+#[cfg(test)]
+mod filter_tests;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
