@@ -1,0 +1,106 @@
+//! The HTTP API under `/v1`: the router, its shared state, request tracing
+//! and body limits. Each submodule holds the handlers of one resource; they
+//! parse and check input, call the store on the blocking pool and shape the
+//! response.
+
+mod changes;
+mod decisions;
+mod photos;
+mod push;
+mod session;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use redvest_proto::wire::Health;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::store::{Storage, StoreError};
+
+/// Largest request body on photo routes (a 20 MiB photo plus headroom).
+pub const PHOTO_BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// Largest request body everywhere else.
+pub const API_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// State shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Storage>,
+}
+
+/// Builds the router of the whole API over a store.
+pub fn router(store: Arc<dyn Storage>) -> Router {
+    let state = AppState { store };
+    let photos = Router::new()
+        .route(
+            "/v1/photos/{sha256}",
+            get(photos::download)
+                .patch(photos::upload_chunk)
+                .put(photos::upload_whole),
+        )
+        .route("/v1/photos/{sha256}/status", get(photos::status))
+        .layer(DefaultBodyLimit::max(PHOTO_BODY_LIMIT));
+    let api = Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/session", post(session::sign_in))
+        .route("/v1/push", post(push::push))
+        .route("/v1/changes", get(changes::changes))
+        .route("/v1/decisions", post(decisions::decide))
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
+    Router::new()
+        .merge(api)
+        .merge(photos)
+        .layer(middleware::from_fn(trace_request))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let epoch = blocking(&state, |store| store.epoch()).await?;
+    Ok(Json(Health {
+        epoch,
+        server_time: Utc::now(),
+    }))
+}
+
+/// Runs a store call on the blocking thread pool.
+async fn blocking<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    Ok(tokio::task::spawn_blocking(move || work(store.as_ref())).await??)
+}
+
+/// Logs each request in a span named after its route template; health
+/// checks log at debug so probes do not flood the log.
+async fn trace_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, %route);
+    let started = Instant::now();
+
+    let response = next.run(request).instrument(span.clone()).await;
+
+    let status = response.status().as_u16();
+    let millis = started.elapsed().as_millis() as u64;
+    let _entered = span.enter();
+    if route == "/v1/health" {
+        tracing::debug!(status, millis, "request finished");
+    } else if status >= 500 {
+        tracing::error!(status, millis, "request failed");
+    } else {
+        tracing::info!(status, millis, "request finished");
+    }
+    response
+}

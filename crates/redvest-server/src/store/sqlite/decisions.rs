@@ -1,0 +1,233 @@
+//! Review decisions: authorisation by squad and brigade, optimistic versions
+//! (the first valid decision on a version wins, later ones are kept as
+//! conflicts) and idempotency by decision id.
+
+use chrono::{DateTime, Utc};
+use redvest_proto::review::{transition, Action, Reviewer};
+use redvest_proto::wire::{DecisionOutcome, DecisionRequest, DecisionResponse, ReviewInfo, Role};
+use rusqlite::{params, OptionalExtension, Transaction};
+use uuid::Uuid;
+
+use super::audit_log::{self, Transition};
+use super::changes::{emit_submission, review_info, review_row, ReviewRow};
+use super::{accounts, parse_uuid, time_text};
+use crate::store::{Caller, StoreError};
+
+pub fn decide(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    decision: &DecisionRequest,
+    received_at: DateTime<Utc>,
+) -> Result<DecisionResponse, StoreError> {
+    if let Some(response) = earlier_response(tx, caller, decision.id)? {
+        return Ok(response);
+    }
+    let row = review_row(tx, decision.subject_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("submission {}", decision.subject_id)))?;
+    let reviewer = reviewer_role(caller, &row).ok_or_else(|| {
+        StoreError::Forbidden(format!(
+            "you may not review submission {}: it is outside your squad or brigade",
+            row.subject_id
+        ))
+    })?;
+    if decision.based_on_version > row.version {
+        let message = format!(
+            "based_on_version {} is newer than the current version {}; pull changes and decide again",
+            decision.based_on_version, row.version
+        );
+        return Err(StoreError::invalid("invalid_decision", message));
+    }
+    if decision.based_on_version < row.version {
+        return keep_conflict(tx, caller, decision, &row, received_at);
+    }
+    apply(tx, caller, decision, &row, reviewer, received_at)
+}
+
+/// Returns the stored response of a decision id seen before.
+fn earlier_response(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Option<DecisionResponse>, StoreError> {
+    let stored: Option<(String, String)> = tx
+        .query_row(
+            "SELECT reviewer_id, response FROM decisions WHERE id = ?1",
+            [id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((reviewer_id, response)) = stored else {
+        return Ok(None);
+    };
+    if parse_uuid(&reviewer_id)? != caller.member.id {
+        return Err(StoreError::Conflict(format!(
+            "decision id {id} was already used by another reviewer; use a new id"
+        )));
+    }
+    tracing::info!(decision_id = %id, "replayed decision");
+    Ok(Some(serde_json::from_str(&response)?))
+}
+
+/// Picks the role the caller acts in for this submission, if any.
+fn reviewer_role(caller: &Caller, row: &ReviewRow) -> Option<Reviewer> {
+    let member = &caller.member;
+    if member.brigade_id != row.brigade_id {
+        return None;
+    }
+    match member.role {
+        Role::Brigade => return Some(Reviewer::Brigade),
+        Role::SquadLeader if row.squad_id.is_some() && member.squad_id == row.squad_id => {
+            return Some(Reviewer::SquadLeader)
+        }
+        _ => {}
+    }
+    (row.assignee_id == Some(member.id)).then_some(Reviewer::Assignee)
+}
+
+fn apply(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    decision: &DecisionRequest,
+    row: &ReviewRow,
+    reviewer: Reviewer,
+    received_at: DateTime<Utc>,
+) -> Result<DecisionResponse, StoreError> {
+    let next = transition(row.state, &decision.action, reviewer)
+        .map_err(|error| StoreError::invalid("invalid_decision", error.to_string()))?;
+    let assignee_id = match &decision.action {
+        Action::Assign { member_id, .. } => Some(check_assignee(tx, *member_id, row)?),
+        _ => row.assignee_id,
+    };
+
+    tx.execute(
+        "UPDATE reviews SET state = ?2, version = version + 1, last_reason = ?3, assignee_id = ?4, updated_at = ?5 \
+         WHERE subject_id = ?1",
+        params![
+            row.subject_id.to_string(),
+            next.as_str(),
+            decision.action.text(),
+            assignee_id.map(|id| id.to_string()),
+            time_text(received_at)
+        ],
+    )?;
+    let audited = Transition {
+        at: received_at,
+        actor_id: caller.member.id,
+        device_id: Some(decision.device_id),
+        subject_id: row.subject_id,
+        action: decision.action.name(),
+        from_state: Some(row.state.as_str()),
+        to_state: next.as_str(),
+        reason: decision.action.text(),
+    };
+    audit_log::append(tx, &audited)?;
+    tracing::info!(decision_id = %decision.id, subject_id = %row.subject_id, to = next.as_str(), "applied decision");
+    finish(tx, caller, decision, DecisionOutcome::Applied, received_at)
+}
+
+fn check_assignee(
+    tx: &Transaction<'_>,
+    member_id: Uuid,
+    row: &ReviewRow,
+) -> Result<Uuid, StoreError> {
+    let member = accounts::member(tx, member_id)?;
+    match member {
+        Some(member) if member.brigade_id == row.brigade_id => Ok(member_id),
+        _ => Err(StoreError::invalid(
+            "invalid_decision",
+            format!("assignee {member_id} is not a member of the submission's brigade; pick a member from your brigade"),
+        )),
+    }
+}
+
+fn keep_conflict(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    decision: &DecisionRequest,
+    row: &ReviewRow,
+    received_at: DateTime<Utc>,
+) -> Result<DecisionResponse, StoreError> {
+    let reason = format!(
+        "another decision came first: the submission is {} at version {}, and this decision was based on version {}",
+        row.state.as_str(),
+        row.version,
+        decision.based_on_version
+    );
+    let outcome = DecisionOutcome::Conflict {
+        reason: reason.clone(),
+    };
+    let response = finish(tx, caller, decision, outcome, received_at)?;
+    tx.execute(
+        "INSERT INTO decision_conflicts (decision_id, subject_id, reviewer_id, action, based_on_version, reason, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            decision.id.to_string(),
+            row.subject_id.to_string(),
+            caller.member.id.to_string(),
+            decision.action.name(),
+            decision.based_on_version,
+            reason,
+            time_text(received_at)
+        ],
+    )?;
+    emit_submission(tx, row.subject_id)?;
+    tracing::info!(decision_id = %decision.id, subject_id = %row.subject_id, "kept decision as a conflict");
+
+    let review = current_review(tx, row.subject_id)?;
+    let response = DecisionResponse { review, ..response };
+    store_response(tx, decision.id, &response)?;
+    Ok(response)
+}
+
+/// Stores the decision with its response and announces the new review.
+fn finish(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    decision: &DecisionRequest,
+    outcome: DecisionOutcome,
+    received_at: DateTime<Utc>,
+) -> Result<DecisionResponse, StoreError> {
+    let applied = outcome == DecisionOutcome::Applied;
+    let review = current_review(tx, decision.subject_id)?;
+    let response = DecisionResponse {
+        id: decision.id,
+        outcome,
+        review,
+    };
+    tx.execute(
+        "INSERT INTO decisions (id, subject_id, reviewer_id, device_id, action, based_on_version, decided_at, received_at, response) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            decision.id.to_string(),
+            decision.subject_id.to_string(),
+            caller.member.id.to_string(),
+            decision.device_id.to_string(),
+            serde_json::to_string(&decision.action)?,
+            decision.based_on_version,
+            time_text(decision.decided_at.utc),
+            time_text(received_at),
+            serde_json::to_string(&response)?
+        ],
+    )?;
+    if applied {
+        emit_submission(tx, decision.subject_id)?;
+    }
+    Ok(response)
+}
+
+fn store_response(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    response: &DecisionResponse,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE decisions SET response = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(response)?],
+    )?;
+    Ok(())
+}
+
+fn current_review(tx: &Transaction<'_>, subject_id: Uuid) -> Result<ReviewInfo, StoreError> {
+    review_info(tx, subject_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("submission {subject_id}")))
+}

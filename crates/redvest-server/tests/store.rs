@@ -1,0 +1,96 @@
+//! The SQLite store across restarts, the audit chain and seeding.
+
+mod common;
+
+use common::*;
+use redvest_server::seed::seed_demo;
+use redvest_server::{SqliteStore, Storage};
+use serde_json::json;
+
+#[test]
+fn epoch_stable_across_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SqliteStore::open(dir.path()).unwrap().epoch().unwrap();
+    let reopened = SqliteStore::open(dir.path()).unwrap();
+
+    let again = reopened.epoch().unwrap();
+    let reset = reopened.reset_epoch().unwrap();
+
+    assert_eq!(again, first);
+    assert_ne!(reset, first);
+    assert_eq!(reopened.epoch().unwrap(), reset);
+}
+
+#[test]
+fn seed_demo_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+
+    let first = seed_demo(&store).unwrap();
+    let changes_after_first = count_rows(
+        &dir.path().join("redvest.db"),
+        "SELECT count(*) FROM changes",
+    );
+    let second = seed_demo(&store).unwrap();
+
+    assert_eq!(first.logins.len(), 10);
+    assert_eq!(first.rows_inserted, 1 + 2 + 10 + 3);
+    assert_eq!(second.rows_inserted, 0);
+    assert_eq!(
+        count_rows(
+            &dir.path().join("redvest.db"),
+            "SELECT count(*) FROM changes"
+        ),
+        changes_after_first
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_detects_edited_row() {
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_A).await;
+    let leader = server.sign_in(LEADER_1).await;
+    let record = lead(volunteer.member.id, "x", vec![]);
+    server
+        .push(&volunteer, 1, std::slice::from_ref(&record))
+        .await;
+    server
+        .decide(
+            &leader,
+            record.id,
+            1,
+            json!({ "action": "reject", "reason": "not a hazard" }),
+        )
+        .await;
+
+    let intact = server.store.audit_verify().unwrap();
+    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+    let blocked = conn.execute("UPDATE audit_log SET reason = 'edited' WHERE id = 2", []);
+    conn.execute_batch(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'edited' WHERE id = 2",
+    )
+    .unwrap();
+    let tampered = server.store.audit_verify().unwrap();
+
+    assert_eq!(intact.rows_checked, 2);
+    assert_eq!(intact.first_break, None);
+    assert!(blocked.is_err(), "the trigger blocks ordinary updates");
+    assert_eq!(tampered.first_break.map(|found| found.row_id), Some(2));
+}
+
+#[tokio::test]
+async fn audit_verify_detects_deleted_row() {
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_A).await;
+    let records: Vec<_> = (0..3)
+        .map(|i| lead(volunteer.member.id, &format!("lead {i}"), vec![]))
+        .collect();
+    server.push(&volunteer, 1, &records).await;
+
+    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id = 2")
+        .unwrap();
+    let report = server.store.audit_verify().unwrap();
+
+    assert_eq!(report.first_break.map(|found| found.row_id), Some(3));
+}
