@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
 
-pub use capture::{ClockInReceipt, LeadDraft, LocalVerdict, PatrolSummary};
+pub use capture::{ClockInReceipt, LeadDraft, LeadPhoto, LocalVerdict, OpenShift, PatrolSummary};
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use outbox::{PendingPhoto, PushBatch};
 pub use views::{LocalState, QueueItem, ReviewView, SubmissionView, SyncStatus};
