@@ -1,0 +1,354 @@
+//! The one facade between screens and the rest of the app: the local store
+//! of `redvest-core`, the photo pipeline, the platform seam and the server.
+//! Screens call only this module; every store call runs on a blocking
+//! thread because SQLite and photo decoding block.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use redvest_core::photo::{self, PhotoError, PhotoOptions, ProcessedPhoto};
+use redvest_core::{Store, StoreError};
+use redvest_proto::geo::Fix;
+use redvest_proto::records::{PatrolMode, PositionSource};
+use redvest_proto::review::Action;
+use redvest_proto::wire::{ChangesResponse, ErrorBody, Member, Site, SignInRequest, SignInResponse};
+use redvest_proto::Stamp;
+use uuid::Uuid;
+
+pub use redvest_core::store::{
+    ClockInReceipt, LeadDraft, LocalState, PatrolSummary, QueueItem, SubmissionView, SyncStatus,
+};
+
+use crate::config::Config;
+use crate::platform::{self, Location, PlatformError, TokenStore};
+
+/// Why a backend call failed; the message is shown to the member as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error("cannot reach the server at {url}: {detail}; check the address and the network")]
+    Unreachable { url: String, detail: String },
+    #[error("the server refused the request ({status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("not signed in: sign in again")]
+    NoToken,
+    #[error("cannot create the data folder {path}: {source}; set REDVEST_DATA to a writable folder")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The outcome of a sign-in that the screen reports.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub member: Member,
+    /// Set when the token could not go into secure storage and lives in memory only.
+    pub secret_store_warning: Option<String>,
+}
+
+/// The shift the member is on, with its site's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShiftView {
+    pub shift_id: Uuid,
+    pub site_name: String,
+    pub clock_in_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A lead as the capture screen fills it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadForm {
+    pub category: redvest_proto::records::LeadCategory,
+    pub note: String,
+    pub fix: Option<Fix>,
+    pub address: Option<String>,
+    pub photos: Vec<ProcessedPhoto>,
+    pub patrol_id: Option<Uuid>,
+}
+
+/// App services shared by every screen.
+pub struct Backend {
+    store: Arc<Store>,
+    config: Mutex<Config>,
+    http: reqwest::Client,
+    location: Arc<dyn Location>,
+    token: Mutex<Option<String>>,
+    photo_dir: PathBuf,
+}
+
+impl Backend {
+    /// Opens the local store under the data folder and the location source.
+    pub fn open(config: Config) -> Result<Self, BackendError> {
+        let photo_dir = config.data_dir.join("photos");
+        std::fs::create_dir_all(&photo_dir)
+            .map_err(|source| BackendError::DataDir { path: photo_dir.clone(), source })?;
+        let store = Store::open(config.data_dir.join("redvest.sqlite3"))?;
+        let location = Arc::new(platform::location(&config)?);
+
+        Ok(Self {
+            store: Arc::new(store),
+            config: Mutex::new(config),
+            http: reqwest::Client::new(),
+            location,
+            token: Mutex::new(None),
+            photo_dir,
+        })
+    }
+
+    /// Returns the server address in use.
+    pub fn server_url(&self) -> String {
+        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url.clone()
+    }
+
+    fn token(&self) -> Option<String> {
+        self.token.lock().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
+
+    fn set_token(&self, token: Option<String>) {
+        *self.token.lock().unwrap_or_else(|poison| poison.into_inner()) = token;
+    }
+
+    async fn blocking<T, F>(&self, work: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        Ok(tokio::task::spawn_blocking(move || work(&store)).await??)
+    }
+
+    /// Restores the member signed in earlier when their token is still in secure storage.
+    pub async fn restore_session(&self) -> Option<Member> {
+        let (member, server_url) = self.blocking(|store| store.session()).await.ok()??;
+        let tokens = platform::token_store(&server_url);
+        let token = match tokio::task::spawn_blocking(move || tokens.load()).await {
+            Ok(Ok(Some(token))) => token,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot read the saved sign-in");
+                return None;
+            }
+            _ => return None,
+        };
+
+        self.set_token(Some(token));
+        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url = server_url;
+        Some(member)
+    }
+
+    /// Signs in at `server_url`, stores the member and keeps the token in secure storage.
+    pub async fn sign_in(&self, server_url: &str, phone: &str, password: &str) -> Result<SignedIn, BackendError> {
+        let server_url = server_url.trim().trim_end_matches('/').to_owned();
+        let device_id = self.blocking(|store| store.device_id()).await?;
+        let request = SignInRequest { phone: phone.trim().to_owned(), password: password.to_owned(), device_id };
+        // TODO: call redvest_core's SyncClient::sign_in once the sync module lands.
+        let response: SignInResponse = self.post_json(&server_url, "/v1/session", &request).await?;
+
+        let member = response.member.clone();
+        let url = server_url.clone();
+        self.blocking(move |store| store.set_session(&member, &url)).await?;
+        self.set_token(Some(response.token.clone()));
+        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url = server_url.clone();
+        tracing::info!(member_id = %response.member.id, "signed in");
+
+        let tokens = platform::token_store(&server_url);
+        let token = response.token;
+        let saved = tokio::task::spawn_blocking(move || tokens.save(&token)).await?;
+        let secret_store_warning = saved.err().map(|error| {
+            tracing::warn!(%error, "sign-in kept in memory only");
+            error.to_string()
+        });
+        Ok(SignedIn { member: response.member, secret_store_warning })
+    }
+
+    /// Forgets the member and their token on this device; captured records stay.
+    pub async fn sign_out(&self) -> Result<(), BackendError> {
+        let tokens = platform::token_store(&self.server_url());
+        self.set_token(None);
+        if let Err(error) = tokio::task::spawn_blocking(move || tokens.clear()).await? {
+            tracing::warn!(%error, "cannot remove the saved sign-in");
+        }
+        self.blocking(|store| store.clear_session()).await
+    }
+
+    async fn post_json<Q: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        server_url: &str,
+        path: &str,
+        body: &Q,
+    ) -> Result<R, BackendError> {
+        let url = format!("{server_url}{path}");
+        let response = self.http.post(&url).json(body).send().await;
+        read_json(&url, response).await
+    }
+
+    /// Returns the current fix from the platform's location source.
+    pub fn current_fix(&self) -> Result<Option<Fix>, BackendError> {
+        Ok(self.location.current_fix()?)
+    }
+
+    /// Uses a typed position instead of the location sensor.
+    pub fn set_typed_position(&self, lat: f64, lon: f64) -> Result<(), BackendError> {
+        Ok(self.location.set_typed(lat, lon)?)
+    }
+
+    /// Returns the nearest known site and the distance to its fence in metres.
+    pub async fn nearest_site(&self, fix: &Fix) -> Result<Option<(Site, f64)>, BackendError> {
+        let (lat, lon) = (fix.lat, fix.lon);
+        self.blocking(move |store| store.nearest_site(lat, lon)).await
+    }
+
+    /// Returns the open shift, if any.
+    pub async fn open_shift(&self) -> Result<Option<ShiftView>, BackendError> {
+        self.blocking(|store| {
+            let Some(shift) = store.open_shift()? else { return Ok(None) };
+            let site_name = store
+                .sites()?
+                .into_iter()
+                .find(|site| site.id == shift.site_id)
+                .map(|site| site.name)
+                .unwrap_or_default();
+            Ok(Some(ShiftView { shift_id: shift.shift_id, site_name, clock_in_at: shift.clock_in_at }))
+        })
+        .await
+    }
+
+    /// Clocks on at a site with the fix the screen showed.
+    pub async fn clock_in(
+        &self,
+        site_id: Uuid,
+        fix: Option<Fix>,
+        requested_at: Stamp,
+    ) -> Result<ClockInReceipt, BackendError> {
+        let monotonic = platform::monotonic();
+        self.blocking(move |store| store.clock_in(site_id, fix, Some(requested_at), monotonic)).await
+    }
+
+    /// Clocks off the open shift.
+    pub async fn clock_out(&self, fix: Option<Fix>) -> Result<Uuid, BackendError> {
+        self.blocking(move |store| store.clock_out(false, fix)).await
+    }
+
+    pub async fn start_patrol(&self) -> Result<Uuid, BackendError> {
+        self.blocking(|store| store.start_patrol(PatrolMode::Walking, None)).await
+    }
+
+    pub async fn record_fix(&self, patrol_id: Uuid, fix: Fix) -> Result<(), BackendError> {
+        self.blocking(move |store| store.record_fix(patrol_id, &fix)).await
+    }
+
+    pub async fn pause_patrol(&self, patrol_id: Uuid) -> Result<(), BackendError> {
+        self.blocking(move |store| store.pause_patrol(patrol_id)).await
+    }
+
+    pub async fn resume_patrol(&self, patrol_id: Uuid) -> Result<(), BackendError> {
+        self.blocking(move |store| store.resume_patrol(patrol_id)).await
+    }
+
+    pub async fn stop_patrol(&self, patrol_id: Uuid) -> Result<PatrolSummary, BackendError> {
+        self.blocking(move |store| store.stop_patrol(patrol_id)).await
+    }
+
+    /// Runs a chosen photo through the pipeline into the app's photo folder.
+    pub async fn add_photo(&self, path: PathBuf) -> Result<ProcessedPhoto, BackendError> {
+        let path = platform::photo_picker_accept(path)?;
+        let dir = self.photo_dir.clone();
+        let processed =
+            tokio::task::spawn_blocking(move || photo::process_file(&path, &dir, &PhotoOptions::default())).await??;
+        tracing::info!(sha256 = %processed.sha256, "photo processed");
+        Ok(processed)
+    }
+
+    /// Stores a lead with its photos; the position comes from the fix or the typed address.
+    pub async fn capture_lead(&self, form: LeadForm) -> Result<Uuid, BackendError> {
+        let position_source = if form.fix.is_some() { PositionSource::Fix } else { PositionSource::Address };
+        let photos = form
+            .photos
+            .into_iter()
+            .map(|processed| redvest_core::store::LeadPhoto {
+                path: processed.path.clone(),
+                photo: processed.into_ref(),
+            })
+            .collect();
+        let draft = LeadDraft {
+            category: form.category,
+            note: form.note,
+            position: form.fix,
+            position_source,
+            address: form.address,
+            photos,
+            patrol_id: form.patrol_id,
+        };
+        self.blocking(move |store| store.capture_lead(draft)).await
+    }
+
+    pub async fn my_submissions(&self) -> Result<Vec<SubmissionView>, BackendError> {
+        self.blocking(|store| store.my_submissions()).await
+    }
+
+    pub async fn review_queue(&self) -> Result<Vec<QueueItem>, BackendError> {
+        self.blocking(|store| store.review_queue()).await
+    }
+
+    /// Queues a reviewer's decision; the server settles it when it syncs.
+    pub async fn decide(&self, subject_id: Uuid, action: Action) -> Result<Uuid, BackendError> {
+        self.blocking(move |store| store.decide(subject_id, action)).await
+    }
+
+    pub async fn sync_status(&self) -> Result<SyncStatus, BackendError> {
+        self.blocking(|store| store.sync_status()).await
+    }
+
+    /// Pulls the server's changes (sites, reviews, the queue) into the store.
+    // TODO: hand this to redvest_core's SyncEngine (push, photos, decisions, pull) once it lands.
+    pub async fn sync_now(&self) -> Result<(), BackendError> {
+        let token = self.token().ok_or(BackendError::NoToken)?;
+        let result = self.pull_changes(&token).await;
+        let (message, needs_sign_in) = match &result {
+            Ok(()) => return self.blocking(|store| store.note_sync_success()).await,
+            Err(BackendError::Server { status: 401 | 403, message }) => (message.clone(), true),
+            Err(error) => (error.to_string(), false),
+        };
+
+        tracing::warn!(error = %message, "sync failed");
+        self.blocking(move |store| store.note_sync_failure(&message, needs_sign_in)).await?;
+        result
+    }
+
+    async fn pull_changes(&self, token: &str) -> Result<(), BackendError> {
+        let server_url = self.server_url();
+        loop {
+            let cursor = self.blocking(|store| store.cursor()).await?;
+            let url = format!("{server_url}/v1/changes?after={cursor}&limit=500");
+            let response = self.http.get(&url).bearer_auth(token).send().await;
+            let page: ChangesResponse = read_json(&url, response).await?;
+
+            let more = page.more;
+            self.blocking(move |store| store.apply_changes(&page)).await?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Decodes a JSON response, turning a transport failure into
+/// [`BackendError::Unreachable`] and an error status into [`BackendError::Server`].
+async fn read_json<R: serde::de::DeserializeOwned>(
+    url: &str,
+    response: reqwest::Result<reqwest::Response>,
+) -> Result<R, BackendError> {
+    let unreachable = |error: reqwest::Error| BackendError::Unreachable { url: url.to_owned(), detail: error.to_string() };
+    let response = response.map_err(unreachable)?;
+    let status = response.status();
+    if status.is_success() {
+        return response.json::<R>().await.map_err(unreachable);
+    }
+
+    let body = response.json::<ErrorBody>().await.ok();
+    let message = body.map(|body| body.message).unwrap_or_else(|| status.to_string());
+    Err(BackendError::Server { status: status.as_u16(), message })
+}

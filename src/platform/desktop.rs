@@ -1,0 +1,252 @@
+//! Desktop (Linux) implementations: location replayed from a GPX file or
+//! typed by hand, photos chosen as files, the token in the Secret Service
+//! through `keyring`, and reachability by polling the server's health route.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use redvest_proto::geo::{is_valid_position, Fix};
+
+use super::{Connectivity, Location, PhotoPicker, PlatformError, TokenStore};
+use crate::config::Config;
+
+/// Accuracy given to typed positions, which are as good as the typist.
+const TYPED_ACCURACY_M: f64 = 10.0;
+
+/// Replays a recorded track at its own pace (times `speed`), or serves a typed position.
+pub struct DesktopLocation {
+    track: Vec<Fix>,
+    speed: f64,
+    started: Instant,
+    typed: Mutex<Option<(f64, f64)>>,
+}
+
+impl DesktopLocation {
+    fn replayed_fix(&self) -> Option<Fix> {
+        let first = self.track.first()?;
+        let elapsed_ms = self.started.elapsed().as_secs_f64() * self.speed * 1000.0;
+        let reached = self
+            .track
+            .iter()
+            .take_while(|fix| ((fix.at - first.at).num_milliseconds() as f64) <= elapsed_ms)
+            .last()?;
+
+        let mut fix = reached.clone();
+        fix.at = Utc::now();
+        fix.provider = "replay".to_owned();
+        // A replayed track is not a sensor reading, and the judge must know.
+        fix.mock = true;
+        Some(fix)
+    }
+}
+
+impl Location for DesktopLocation {
+    fn current_fix(&self) -> Result<Option<Fix>, PlatformError> {
+        let typed = *self.typed.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some((lat, lon)) = typed {
+            return Ok(Some(Fix::new(lat, lon, Some(TYPED_ACCURACY_M), Utc::now(), "typed")));
+        }
+        Ok(self.replayed_fix())
+    }
+
+    fn set_typed(&self, lat: f64, lon: f64) -> Result<(), PlatformError> {
+        if !is_valid_position(lat, lon) {
+            return Err(PlatformError::InvalidPosition { lat, lon });
+        }
+        *self.typed.lock().unwrap_or_else(|poison| poison.into_inner()) = Some((lat, lon));
+        Ok(())
+    }
+}
+
+/// Builds the location source from `REDVEST_GPX`, or an empty one to be typed into.
+pub fn location(config: &Config) -> Result<DesktopLocation, PlatformError> {
+    let track = match &config.gpx {
+        Some(path) => read_gpx(path)?,
+        None => Vec::new(),
+    };
+    tracing::info!(points = track.len(), speed = config.gpx_speed, "location source ready");
+
+    Ok(DesktopLocation { track, speed: config.gpx_speed, started: Instant::now(), typed: Mutex::new(None) })
+}
+
+// TODO: switch to redvest_core::gpx once the shared GPX importer lands.
+fn read_gpx(path: &Path) -> Result<Vec<Fix>, PlatformError> {
+    let gpx_error = |detail: String| PlatformError::Gpx { path: path.to_owned(), detail };
+    let text = std::fs::read_to_string(path).map_err(|error| gpx_error(error.to_string()))?;
+    let fixes = parse_gpx(&text).map_err(gpx_error)?;
+    if fixes.is_empty() {
+        return Err(gpx_error("no trkpt or rtept element with lat, lon and time".to_owned()));
+    }
+    Ok(fixes)
+}
+
+/// Reads the timed track and route points of a GPX document, in file order.
+pub fn parse_gpx(text: &str) -> Result<Vec<Fix>, String> {
+    let mut reader = Reader::from_str(text);
+    let mut fixes = Vec::new();
+    let mut point: Option<(f64, f64)> = None;
+    let mut in_time = false;
+
+    loop {
+        match reader.read_event().map_err(|error| format!("invalid XML: {error}"))? {
+            Event::Start(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => {
+                point = Some(point_attributes(&element)?);
+            }
+            Event::Start(element) if element.name().as_ref() == b"time" => in_time = point.is_some(),
+            Event::Text(text) if in_time => {
+                let stamp = text.unescape().map_err(|error| format!("invalid time text: {error}"))?;
+                let at = chrono::DateTime::parse_from_rfc3339(stamp.trim())
+                    .map_err(|error| format!("invalid time {stamp:?}: {error}"))?;
+                if let Some((lat, lon)) = point {
+                    fixes.push(Fix::new(lat, lon, None, at.with_timezone(&Utc), "replay"));
+                }
+            }
+            Event::End(element) if element.name().as_ref() == b"time" => in_time = false,
+            Event::End(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => point = None,
+            Event::Eof => return Ok(fixes),
+            _ => {}
+        }
+    }
+}
+
+fn point_attributes(element: &quick_xml::events::BytesStart) -> Result<(f64, f64), String> {
+    let mut lat = None;
+    let mut lon = None;
+    for attribute in element.attributes().flatten() {
+        let value = String::from_utf8_lossy(&attribute.value).parse::<f64>().ok();
+        match attribute.key.as_ref() {
+            b"lat" => lat = value,
+            b"lon" => lon = value,
+            _ => {}
+        }
+    }
+    match (lat, lon) {
+        (Some(lat), Some(lon)) if is_valid_position(lat, lon) => Ok((lat, lon)),
+        _ => Err("trkpt or rtept with a missing or invalid lat or lon attribute".to_owned()),
+    }
+}
+
+/// Reads the Linux boot id and the uptime, a clock that never jumps with
+/// the wall clock; the uptime has a resolution of 10 ms.
+pub fn monotonic() -> Option<redvest_proto::records::Monotonic> {
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+    let seconds: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+    Some(redvest_proto::records::Monotonic { boot_id: boot_id.trim().to_owned(), millis: (seconds * 1000.0) as i64 })
+}
+
+/// Accepts photo files chosen in the file dialog or typed as a path.
+pub struct FilePicker;
+
+impl PhotoPicker for FilePicker {
+    fn accept(&self, path: PathBuf) -> Result<PathBuf, PlatformError> {
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(path),
+            Ok(_) => Err(PlatformError::Photo { path, source: std::io::ErrorKind::InvalidInput.into() }),
+            Err(source) => Err(PlatformError::Photo { path, source }),
+        }
+    }
+}
+
+pub fn photo_picker() -> FilePicker {
+    FilePicker
+}
+
+/// The session token in the Linux Secret Service, one entry per server.
+pub struct KeyringTokens {
+    server_url: String,
+}
+
+impl KeyringTokens {
+    fn entry(&self) -> Result<keyring::Entry, PlatformError> {
+        keyring::Entry::new("redvest", &self.server_url).map_err(secret_error)
+    }
+}
+
+fn secret_error(error: keyring::Error) -> PlatformError {
+    match error {
+        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
+            PlatformError::NoSecretStore { detail: error.to_string() }
+        }
+        other => PlatformError::SecretStore { detail: other.to_string() },
+    }
+}
+
+impl TokenStore for KeyringTokens {
+    fn load(&self) -> Result<Option<String>, PlatformError> {
+        match self.entry()?.get_password() {
+            Ok(token) => Ok(Some(token)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(error) => Err(secret_error(error)),
+        }
+    }
+
+    fn save(&self, token: &str) -> Result<(), PlatformError> {
+        self.entry()?.set_password(token).map_err(secret_error)
+    }
+
+    fn clear(&self) -> Result<(), PlatformError> {
+        match self.entry()?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(error) => Err(secret_error(error)),
+        }
+    }
+}
+
+pub fn token_store(server_url: &str) -> KeyringTokens {
+    KeyringTokens { server_url: server_url.to_owned() }
+}
+
+/// Checks reachability with `GET /v1/health` on the server.
+pub struct HealthProbe {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Connectivity for HealthProbe {
+    async fn check(&self) -> bool {
+        match self.client.get(&self.url).send().await {
+            Ok(response) => response.status().is_success(),
+            Err(error) => {
+                tracing::debug!(%error, "server unreachable");
+                false
+            }
+        }
+    }
+}
+
+pub fn connectivity(server_url: &str) -> HealthProbe {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
+    HealthProbe { url: format!("{}/v1/health", server_url.trim_end_matches('/')), client }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GPX: &str = r#"<?xml version="1.0"?>
+<gpx version="1.1" creator="test"><trk><trkseg>
+<trkpt lat="36.64" lon="117.97"><ele>50</ele><time>2026-09-01T07:30:00Z</time></trkpt>
+<trkpt lat="36.641" lon="117.971"><time>2026-09-01T07:30:05Z</time><extensions><x/></extensions></trkpt>
+</trkseg></trk></gpx>"#;
+
+    #[test]
+    fn gpx_points_are_read() {
+        let fixes = parse_gpx(GPX).unwrap();
+
+        assert_eq!(fixes.len(), 2);
+        assert_eq!(fixes[1].lat, 36.641);
+        assert_eq!((fixes[1].at - fixes[0].at).num_seconds(), 5);
+    }
+
+    #[test]
+    fn gpx_bad_latitude_rejected() {
+        let result = parse_gpx(r#"<gpx><trk><trkseg><trkpt lat="99" lon="1"></trkpt></trkseg></trk></gpx>"#);
+
+        assert!(result.is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per screen. Screens read state through `use_app()` and call
+//! the backend facade, never `redvest-core` directly.
+
+pub mod duty;
+pub mod home;
+pub mod lead;
+pub mod patrol;
+pub mod review;
+pub mod sign_in;
+pub mod submissions;
+
+pub use home::Home;
+pub use sign_in::SignIn;
