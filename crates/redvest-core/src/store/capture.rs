@@ -106,10 +106,11 @@ impl Store {
                 return Err(StoreError::ShiftAlreadyOpen(open.shift_id));
             }
 
-            let (distance_m, flags) = rules::judge_clock_in(&site, fix.as_ref(), fix_requested_at);
+            let device_time = Stamp::now_local();
+            let (distance_m, flags) = rules::judge_clock_in(&site, fix.as_ref(), fix_requested_at, device_time);
             let verdict = LocalVerdict { distance_m, flags };
             let body = RecordBody::ClockIn(ClockIn { site_id, fix, fix_requested_at, monotonic });
-            let record = new_record(member.id, body);
+            let record = Record { id: Uuid::now_v7(), member_id: member.id, captured_at: device_time, body };
             insert_record(tx, &record)?;
             tx.execute(
                 "INSERT INTO shifts (id, site_id, clock_in_at, verdict) VALUES (?1, ?2, ?3, ?4)",
@@ -236,10 +237,14 @@ impl Store {
                 return Err(StoreError::PatrolState { id: patrol_id, state: "stopped", fix: "start a new patrol" });
             }
 
-            let mode_json: String =
-                tx.query_row("SELECT mode FROM patrols WHERE id = ?1", [patrol_id.to_string()], |row| row.get(0))?;
+            let (mode_json, started_at): (String, String) = tx.query_row(
+                "SELECT mode, started_at FROM patrols WHERE id = ?1",
+                [patrol_id.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
             let mode: PatrolMode = serde_json::from_str(&mode_json)?;
-            let track = rules::filter_track(patrol_id, mode, &track_fixes(tx, patrol_id)?);
+            let started_at = parse_time("patrols.started_at", &started_at)?;
+            let track = rules::filter_track(patrol_id, mode, started_at, &track_fixes(tx, patrol_id)?);
             for (index, (points, data)) in track.chunks.into_iter().enumerate() {
                 let chunk = TrackChunk { patrol_id, index: index as u32, points, data };
                 insert_record(tx, &new_record(member.id, RecordBody::TrackChunk(chunk)))?;
@@ -378,13 +383,12 @@ fn patrol_state(conn: &Connection, patrol_id: Uuid) -> Result<(String, i64)> {
     .ok_or(StoreError::UnknownPatrol(patrol_id))
 }
 
-fn track_fixes(conn: &Connection, patrol_id: Uuid) -> Result<Vec<(i64, Fix)>> {
-    let mut statement = conn.prepare("SELECT segment, fix FROM track_points WHERE patrol_id = ?1 ORDER BY seq")?;
-    let rows = statement.query_map([patrol_id.to_string()], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+fn track_fixes(conn: &Connection, patrol_id: Uuid) -> Result<Vec<Fix>> {
+    let mut statement = conn.prepare("SELECT fix FROM track_points WHERE patrol_id = ?1 ORDER BY seq")?;
+    let rows = statement.query_map([patrol_id.to_string()], |row| row.get::<_, String>(0))?;
     let mut fixes = Vec::new();
-    for row in rows {
-        let (segment, json) = row?;
-        fixes.push((segment, serde_json::from_str(&json)?));
+    for json in rows {
+        fixes.push(serde_json::from_str(&json?)?);
     }
     Ok(fixes)
 }
