@@ -1,5 +1,5 @@
-//! Checks a pushed record can pass without touching storage. A failure is
-//! permanent: the phone is told why and stops retrying that record. Checks
+//! Checks of a pushed record that need no storage. A failure is permanent,
+//! so the phone receives the reason and stops retrying that record. Checks
 //! that need stored data (the clock-in's site exists) live in the store.
 
 use base64::Engine;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::store::photo_files::{is_sha256_hex, MAX_PHOTO_BYTES};
 
-/// Longest lead note, in characters.
+/// Maximum length of a lead note, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 /// Most photos one lead may name.
 pub const MAX_LEAD_PHOTOS: usize = 9;

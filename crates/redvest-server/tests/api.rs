@@ -220,8 +220,8 @@ async fn first_site(server: &TestServer, session: &Session) -> Uuid {
         .unwrap()
 }
 
-/// A clock-in captured on Monday 2026-11-30 at 07:30 in Shanghai, inside the
-/// first demo site's fence, with a fresh fix.
+/// Builds a clock-in captured on Monday 2026-11-30 at 07:30 in Shanghai,
+/// inside the first demo site's fence, with a fresh fix when `fix` is set.
 fn monday_clock_in(member_id: Uuid, site_id: Uuid, fix: bool) -> Value {
     let captured = chrono::DateTime::parse_from_rfc3339("2026-11-30T07:30:00+08:00").unwrap();
     let stamp = redvest_proto::Stamp::from_local(captured);

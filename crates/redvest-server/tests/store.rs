@@ -94,3 +94,57 @@ async fn audit_verify_detects_deleted_row() {
 
     assert_eq!(report.first_break.map(|found| found.row_id), Some(3));
 }
+
+#[tokio::test]
+async fn removed_site_becomes_tombstone() {
+    use redvest_proto::wire::Entity;
+
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_A).await;
+    let site_id = server
+        .changes(&volunteer)
+        .await
+        .into_iter()
+        .find_map(|change| match change.entity {
+            Entity::Site(site) => Some(site.id),
+            _ => None,
+        })
+        .unwrap();
+
+    server.store.remove_site(site_id).unwrap();
+    let changes = server.changes(&volunteer).await;
+    let tombstones: Vec<_> = changes
+        .iter()
+        .filter_map(|change| match &change.entity {
+            Entity::Tombstone { kind, id } => Some((kind.clone(), *id)),
+            _ => None,
+        })
+        .collect();
+    let site_still_listed = changes
+        .iter()
+        .any(|change| matches!(&change.entity, Entity::Site(site) if site.id == site_id));
+
+    assert_eq!(tombstones, vec![("site".to_owned(), site_id)]);
+    assert!(!site_still_listed);
+    assert!(matches!(
+        server.store.remove_site(site_id),
+        Err(redvest_server::StoreError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn removed_member_loses_session() {
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_A).await;
+    let leader = server.sign_in(LEADER_1).await;
+
+    server.store.remove_member(volunteer.member.id).unwrap();
+    let reply = server.get("/v1/changes?after=0", &volunteer.token).await;
+    let seen_by_leader = server.changes(&leader).await;
+    let tombstone = seen_by_leader.iter().any(|change| {
+        matches!(&change.entity, redvest_proto::wire::Entity::Tombstone { id, .. } if *id == volunteer.member.id)
+    });
+
+    assert_eq!(reply.status, axum::http::StatusCode::UNAUTHORIZED);
+    assert!(tombstone);
+}

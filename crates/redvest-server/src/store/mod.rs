@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
 
-/// Why a storage call failed, classified so the HTTP layer can pick a status.
+/// The error of a storage call, classified so the HTTP layer can pick a status.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} not found")]
@@ -230,6 +230,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Returns a complete photo if the caller may see a submission naming it.
     fn photo_read(&self, caller: &Caller, sha256: &str) -> Result<Vec<u8>, StoreError>;
+
+    /// Marks a site deleted and sends phones a tombstone for it.
+    fn remove_site(&self, site_id: Uuid) -> Result<(), StoreError>;
+
+    /// Marks a member deleted, ends their sessions and sends a tombstone.
+    fn remove_member(&self, member_id: Uuid) -> Result<(), StoreError>;
 
     /// Inserts what the plan names and is absent; returns how many rows were new.
     fn seed(&self, plan: &SeedPlan) -> Result<usize, StoreError>;

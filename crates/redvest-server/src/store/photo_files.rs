@@ -1,7 +1,7 @@
 //! Content-addressed photo files on disk: `<root>/ab/abcdef…` for complete
 //! photos and `<root>/partial/<sha256>` for uploads in progress.
 //!
-//! This module knows nothing of the database; the store records a photo as
+//! This module does not touch the database. The store records a photo as
 //! received only after `write_chunk` reports it complete. A complete file is
 //! fsynced and renamed into place, so it is either whole and verified or
 //! absent.
@@ -18,7 +18,7 @@ pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 
 const LOCK_STRIPES: usize = 32;
 
-/// Why a chunk was not written.
+/// The error of writing a chunk.
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoFileError {
     #[error("upload offset {requested} does not match the {expected} bytes received")]
@@ -31,7 +31,7 @@ pub enum PhotoFileError {
     Io(#[from] io::Error),
 }
 
-/// Where a photo's upload stands.
+/// The progress of a photo's upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStatus {
     pub bytes_received: u64,

@@ -1,12 +1,12 @@
 //! Brigades, squads, members, sessions, sites and the database epoch.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use redvest_proto::wire::{Entity, Member, Site};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::changes::{append_change, Audience, Scope};
-use super::{member_from_row, parse_uuid, time_text};
+use super::{member_from_row, parse_optional_uuid, parse_uuid, time_text};
 use crate::store::{Caller, Credentials, NewMember, SeedPlan, StoreError};
 
 const MEMBER_COLUMNS: &str = "m.id, m.name, m.role, m.brigade_id, m.squad_id";
@@ -175,4 +175,71 @@ fn insert_site(tx: &Transaction<'_>, brigade_id: Uuid, site: &Site) -> Result<us
         )?;
     }
     Ok(added)
+}
+
+/// Marks a site deleted and replaces its change with a tombstone.
+pub fn remove_site(
+    tx: &Transaction<'_>,
+    site_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let brigade: Option<String> = tx
+        .query_row(
+            "UPDATE sites SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING brigade_id",
+            params![site_id.to_string(), time_text(at)],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let brigade_id =
+        parse_uuid(&brigade.ok_or_else(|| StoreError::NotFound(format!("site {site_id}")))?)?;
+
+    let scope = Scope {
+        brigade_id,
+        squad_id: None,
+        owner_id: None,
+        assignee_id: None,
+    };
+    let tombstone = Entity::Tombstone {
+        kind: "site".to_owned(),
+        id: site_id,
+    };
+    append_change(tx, "site", site_id, Audience::Brigade, &scope, &tombstone)?;
+    tracing::info!(%site_id, "removed site");
+    Ok(())
+}
+
+/// Marks a member deleted, ends their sessions and replaces their change
+/// with a tombstone. Their records and reviews stay.
+pub fn remove_member(
+    tx: &Transaction<'_>,
+    member_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let scope: Option<(String, Option<String>)> = tx
+        .query_row(
+            "UPDATE members SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING brigade_id, squad_id",
+            params![member_id.to_string(), time_text(at)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let (brigade_id, squad_id) =
+        scope.ok_or_else(|| StoreError::NotFound(format!("member {member_id}")))?;
+    tx.execute(
+        "DELETE FROM sessions WHERE member_id = ?1",
+        [member_id.to_string()],
+    )?;
+
+    let scope = Scope {
+        brigade_id: parse_uuid(&brigade_id)?,
+        squad_id: parse_optional_uuid(squad_id)?,
+        owner_id: Some(member_id),
+        assignee_id: None,
+    };
+    let tombstone = Entity::Tombstone {
+        kind: "member".to_owned(),
+        id: member_id,
+    };
+    append_change(tx, "member", member_id, Audience::Squad, &scope, &tombstone)?;
+    tracing::info!(%member_id, "removed member");
+    Ok(())
 }

@@ -27,7 +27,7 @@ pub const SUBMISSION_VISIBLE: &str =
     "(brigade_id = :brigade AND (owner_id = :me OR assignee_id = :me \
      OR (:role = 'squad_leader' AND squad_id = :squad) OR :role = 'brigade'))";
 
-/// Who a change is for, besides the brigade it belongs to.
+/// The members a change is for, within the brigade it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     /// Every member of the brigade (sites).
@@ -110,7 +110,7 @@ pub fn append_change(
     Ok(conn.last_insert_rowid())
 }
 
-/// Renders the submission as it stands and appends it as a change.
+/// Renders the current submission and appends it as a change.
 pub fn emit_submission(conn: &Connection, subject_id: Uuid) -> Result<(), StoreError> {
     let (submission, row) = submission(conn, subject_id)?
         .ok_or_else(|| StoreError::NotFound(format!("submission {subject_id}")))?;

@@ -1,10 +1,11 @@
 //! The SQLite backend: `<data>/redvest.db` in WAL mode plus photo files in
 //! `<data>/photos/`.
 //!
-//! One writer connection behind a mutex serialises every write transaction
-//! (SQLite allows one writer anyway, and this keeps `busy` errors out of the
-//! hot path); readers come from a small pool. Submodules hold the SQL of one
-//! concern each and work on a `rusqlite::Transaction` or `Connection`.
+//! One writer connection behind a mutex serialises every write transaction.
+//! SQLite allows one writer anyway, and queueing on the mutex keeps `busy`
+//! errors out of the hot path. Readers come from a small pool. Submodules
+//! hold the SQL of one concern each and work on a `Transaction` or
+//! `Connection`.
 
 mod accounts;
 mod audit_log;
@@ -178,6 +179,14 @@ impl Storage for SqliteStore {
             ),
             other => Ok(other?),
         }
+    }
+
+    fn remove_site(&self, site_id: Uuid) -> Result<(), StoreError> {
+        self.write(|tx| accounts::remove_site(tx, site_id, Utc::now()))
+    }
+
+    fn remove_member(&self, member_id: Uuid) -> Result<(), StoreError> {
+        self.write(|tx| accounts::remove_member(tx, member_id, Utc::now()))
     }
 
     fn seed(&self, plan: &SeedPlan) -> Result<usize, StoreError> {

@@ -1,5 +1,5 @@
 //! Storing a push batch: idempotent by record id, one transaction per batch,
-//! and a replayed batch answered with the acknowledgement it got first.
+//! and a replayed batch gets the acknowledgement that the first copy got.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use redvest_proto::records::RecordBody;
@@ -247,8 +247,8 @@ fn insert_record(
     Ok(tx.last_insert_rowid())
 }
 
-/// Creates the review row of a reviewable record, audits it and tells the
-/// owner and reviewers through a change.
+/// Creates the review row of a reviewable record, audits it and appends a
+/// change for the owner and reviewers.
 fn open_review(
     tx: &Transaction<'_>,
     caller: &Caller,

@@ -76,6 +76,7 @@ CREATE TABLE records (
     captured_offset_min INTEGER NOT NULL,
     received_at TEXT NOT NULL
 ) STRICT;
+CREATE INDEX records_member_kind ON records(member_id, kind, captured_at);
 
 CREATE TABLE record_conflicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
