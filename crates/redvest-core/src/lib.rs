@@ -6,6 +6,7 @@
 //! [`sync::SyncEngine`] on its tokio runtime. Nothing here depends on Dioxus.
 
 pub mod error;
+pub mod gpx;
 pub mod photo;
 pub mod store;
 pub mod sync;

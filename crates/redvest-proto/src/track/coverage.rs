@@ -128,7 +128,7 @@ mod tests {
         let coverage = route_coverage(&route, &[track], DEFAULT_COVERAGE_TOLERANCE_M);
 
         // Half the route plus the last 28 m that lie within 30 m of the
-        // track's end point (11 m off the route): 928 m of 1799 m.
+        // track's end point (11 m off the route): 929 m of 1803 m.
         assert!(
             (coverage.share() - 0.516).abs() < 0.005,
             "share {}",
