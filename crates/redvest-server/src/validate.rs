@@ -20,7 +20,8 @@ const MAX_OFFSET_MIN: i32 = 18 * 60;
 pub fn rejection(record: &Record, caller_id: Uuid) -> Option<String> {
     if record.member_id != caller_id {
         return Some(format!(
-            "member_id {} is not the signed-in member {caller_id}; sign in as the member who captured it",
+            "member_id {} is not the signed-in member {caller_id}; sign in as the member who \
+                captured it",
             record.member_id
         ));
     }

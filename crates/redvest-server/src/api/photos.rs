@@ -51,7 +51,12 @@ pub async fn upload_chunk(
         store.photo_write(chunk, false)
     })
     .await?;
-    tracing::debug!(%member_id, sha256 = status.sha256, bytes_received = status.bytes_received, "stored photo chunk");
+    tracing::debug!(
+        %member_id,
+        sha256 = status.sha256,
+        bytes_received = status.bytes_received,
+        "stored photo chunk",
+    );
     Ok(Json(status))
 }
 

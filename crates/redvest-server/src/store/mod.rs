@@ -34,7 +34,10 @@ pub enum StoreError {
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
     /// A resumable upload named another offset than the server holds.
-    #[error("upload offset {requested} does not match the {expected} bytes received; resume from {expected}")]
+    #[error(
+        "upload offset {requested} does not match the {expected} bytes received; \
+         resume from {expected}"
+    )]
     OffsetMismatch { requested: u64, expected: u64 },
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),

@@ -28,7 +28,10 @@ pub fn reset_epoch(tx: &Transaction<'_>) -> Result<Uuid, StoreError> {
 }
 
 pub fn credentials(conn: &Connection, phone: &str) -> Result<Option<Credentials>, StoreError> {
-    let sql = format!("SELECT {MEMBER_COLUMNS}, m.password_hash FROM members m WHERE m.phone = ?1 AND m.deleted_at IS NULL");
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS}, m.password_hash FROM members m WHERE m.phone = \
+        ?1 AND m.deleted_at IS NULL"
+    );
     let found = conn
         .query_row(&sql, [phone], |row| {
             Ok(Credentials {
@@ -47,8 +50,14 @@ pub fn create_session(
     device_id: Uuid,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO sessions (token_sha256, member_id, device_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![token_sha256, member_id.to_string(), device_id.to_string(), time_text(Utc::now())],
+        "INSERT INTO sessions (token_sha256, member_id, device_id, created_at) VALUES (?1, ?2, \
+            ?3, ?4)",
+        params![
+            token_sha256,
+            member_id.to_string(),
+            device_id.to_string(),
+            time_text(Utc::now())
+        ],
     )?;
     Ok(())
 }
@@ -118,7 +127,8 @@ pub fn seed(tx: &Transaction<'_>, plan: &SeedPlan) -> Result<usize, StoreError> 
 fn insert_member(tx: &Transaction<'_>, new: &NewMember) -> Result<usize, StoreError> {
     let member = &new.member;
     let added = tx.execute(
-        "INSERT OR IGNORE INTO members (id, name, phone, role, brigade_id, squad_id, password_hash) \
+        "INSERT OR IGNORE INTO members (id, name, phone, role, brigade_id, squad_id, \
+            password_hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             member.id.to_string(),
@@ -185,7 +195,8 @@ pub fn remove_site(
 ) -> Result<(), StoreError> {
     let brigade: Option<String> = tx
         .query_row(
-            "UPDATE sites SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING brigade_id",
+            "UPDATE sites SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING \
+                brigade_id",
             params![site_id.to_string(), time_text(at)],
             |row| row.get(0),
         )
@@ -217,7 +228,8 @@ pub fn remove_member(
 ) -> Result<(), StoreError> {
     let scope: Option<(String, Option<String>)> = tx
         .query_row(
-            "UPDATE members SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING brigade_id, squad_id",
+            "UPDATE members SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING \
+                brigade_id, squad_id",
             params![member_id.to_string(), time_text(at)],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )

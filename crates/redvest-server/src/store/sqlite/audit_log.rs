@@ -39,7 +39,8 @@ pub fn append(tx: &Transaction<'_>, transition: &Transition<'_>) -> Result<(), S
     };
     let hash = chain_hash(&prev_hash, &entry);
     tx.execute(
-        "INSERT INTO audit_log (id, at, actor_id, device_id, subject_id, action, from_state, to_state, reason, prev_hash, hash) \
+        "INSERT INTO audit_log (id, at, actor_id, device_id, subject_id, action, from_state, \
+            to_state, reason, prev_hash, hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             entry.id,
@@ -56,7 +57,8 @@ pub fn append(tx: &Transaction<'_>, transition: &Transition<'_>) -> Result<(), S
         ],
     )?;
     tx.execute(
-        "INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        "INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO UPDATE \
+            SET value = excluded.value",
         [format!("{}:{hash}", entry.id)],
     )?;
     Ok(())
@@ -67,7 +69,8 @@ pub fn verify(conn: &Connection) -> Result<AuditReport, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let head = head(&tx)?;
     let mut statement = tx.prepare(
-        "SELECT id, at, actor_id, device_id, subject_id, action, from_state, to_state, reason, prev_hash, hash \
+        "SELECT id, at, actor_id, device_id, subject_id, action, from_state, to_state, reason, \
+            prev_hash, hash \
          FROM audit_log ORDER BY id",
     )?;
     let rows = statement.query_map([], |row| {

@@ -94,7 +94,8 @@ pub fn append_change(
         params![entity, entity_id.to_string()],
     )?;
     conn.execute(
-        "INSERT INTO changes (entity, entity_id, audience, brigade_id, squad_id, owner_id, assignee_id, payload) \
+        "INSERT INTO changes (entity, entity_id, audience, brigade_id, squad_id, owner_id, \
+            assignee_id, payload) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             entity,
@@ -178,7 +179,8 @@ pub fn page(
 pub fn review_row(conn: &Connection, subject_id: Uuid) -> Result<Option<ReviewRow>, StoreError> {
     let row = conn
         .query_row(
-            "SELECT owner_id, brigade_id, squad_id, state, version, assignee_id FROM reviews WHERE subject_id = ?1",
+            "SELECT owner_id, brigade_id, squad_id, state, version, assignee_id FROM reviews \
+                WHERE subject_id = ?1",
             [subject_id.to_string()],
             |row| {
                 let state: String = row.get(3)?;
@@ -250,7 +252,8 @@ pub fn submission(
     };
     let review = review_info(conn, subject_id)?.expect("the review row was just read");
     let (body, received_at, owner_name): (String, String, String) = conn.query_row(
-        "SELECT r.body, r.received_at, m.name FROM records r JOIN members m ON m.id = r.member_id WHERE r.id = ?1",
+        "SELECT r.body, r.received_at, m.name FROM records r JOIN members m ON m.id = \
+            r.member_id WHERE r.id = ?1",
         [subject_id.to_string()],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )?;
@@ -279,7 +282,8 @@ pub fn submission(
 
 fn photos_received(conn: &Connection, subject_id: Uuid) -> Result<u32, StoreError> {
     let count: i64 = conn.query_row(
-        "SELECT count(*) FROM record_photos rp JOIN photos p ON p.sha256 = rp.sha256 WHERE rp.record_id = ?1",
+        "SELECT count(*) FROM record_photos rp JOIN photos p ON p.sha256 = rp.sha256 WHERE \
+            rp.record_id = ?1",
         [subject_id.to_string()],
         |row| row.get(0),
     )?;

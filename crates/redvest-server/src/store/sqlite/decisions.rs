@@ -32,7 +32,8 @@ pub fn decide(
     })?;
     if decision.based_on_version > row.version {
         let message = format!(
-            "based_on_version {} is newer than the current version {}; pull changes and decide again",
+            "based_on_version {} is newer than the current version {}; pull changes and decide \
+                again",
             decision.based_on_version, row.version
         );
         return Err(StoreError::invalid("invalid_decision", message));
@@ -100,7 +101,8 @@ fn apply(
     };
 
     tx.execute(
-        "UPDATE reviews SET state = ?2, version = version + 1, last_reason = ?3, assignee_id = ?4, updated_at = ?5 \
+        "UPDATE reviews SET state = ?2, version = version + 1, last_reason = ?3, assignee_id = \
+            ?4, updated_at = ?5 \
          WHERE subject_id = ?1",
         params![
             row.subject_id.to_string(),
@@ -121,7 +123,12 @@ fn apply(
         reason: decision.action.text(),
     };
     audit_log::append(tx, &audited)?;
-    tracing::info!(decision_id = %decision.id, subject_id = %row.subject_id, to = next.as_str(), "applied decision");
+    tracing::info!(
+        decision_id = %decision.id,
+        subject_id = %row.subject_id,
+        to = next.as_str(),
+        "applied decision",
+    );
     finish(tx, caller, decision, DecisionOutcome::Applied, received_at)
 }
 
@@ -135,7 +142,10 @@ fn check_assignee(
         Some(member) if member.brigade_id == row.brigade_id => Ok(member_id),
         _ => Err(StoreError::invalid(
             "invalid_decision",
-            format!("assignee {member_id} is not a member of the submission's brigade; pick a member from your brigade"),
+            format!(
+                "assignee {member_id} is not a member of the submission's brigade; pick a \
+                member from your brigade"
+            ),
         )),
     }
 }
@@ -148,7 +158,8 @@ fn keep_conflict(
     received_at: DateTime<Utc>,
 ) -> Result<DecisionResponse, StoreError> {
     let reason = format!(
-        "another decision came first: the submission is {} at version {}, and this decision was based on version {}",
+        "another decision came first: the submission is {} at version {}, and this decision was \
+            based on version {}",
         row.state.as_str(),
         row.version,
         decision.based_on_version
@@ -158,7 +169,8 @@ fn keep_conflict(
     };
     let response = finish(tx, caller, decision, outcome, received_at)?;
     tx.execute(
-        "INSERT INTO decision_conflicts (decision_id, subject_id, reviewer_id, action, based_on_version, reason, created_at) \
+        "INSERT INTO decision_conflicts (decision_id, subject_id, reviewer_id, action, \
+            based_on_version, reason, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             decision.id.to_string(),
@@ -171,7 +183,11 @@ fn keep_conflict(
         ],
     )?;
     emit_submission(tx, row.subject_id)?;
-    tracing::info!(decision_id = %decision.id, subject_id = %row.subject_id, "kept decision as a conflict");
+    tracing::info!(
+        decision_id = %decision.id,
+        subject_id = %row.subject_id,
+        "kept decision as a conflict",
+    );
 
     let review = current_review(tx, row.subject_id)?;
     let response = DecisionResponse { review, ..response };
@@ -195,7 +211,8 @@ fn finish(
         review,
     };
     tx.execute(
-        "INSERT INTO decisions (id, subject_id, reviewer_id, device_id, action, based_on_version, decided_at, received_at, response) \
+        "INSERT INTO decisions (id, subject_id, reviewer_id, device_id, action, \
+            based_on_version, decided_at, received_at, response) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             decision.id.to_string(),

@@ -74,7 +74,8 @@ pub fn mark_complete(
 pub fn is_visible(conn: &Connection, caller: &Caller, sha256: &str) -> Result<bool, StoreError> {
     let member = &caller.member;
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN reviews ON reviews.subject_id = rp.record_id \
+        "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN reviews ON reviews.subject_id = \
+            rp.record_id \
          WHERE rp.sha256 = :sha256 AND {SUBMISSION_VISIBLE})"
     );
     let visible = conn.query_row(

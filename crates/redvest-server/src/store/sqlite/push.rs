@@ -28,7 +28,11 @@ pub fn push(
 ) -> Result<PushAck, StoreError> {
     let record_ids: Vec<Uuid> = batch.records.iter().map(IncomingRecord::id).collect();
     if let Some(ack) = earlier_ack(tx, batch, &record_ids)? {
-        tracing::info!(device_id = %batch.device_id, batch_seq = batch.batch_seq, "replayed push batch");
+        tracing::info!(
+            device_id = %batch.device_id,
+            batch_seq = batch.batch_seq,
+            "replayed push batch",
+        );
         return Ok(ack);
     }
 
@@ -64,7 +68,8 @@ fn earlier_ack(
 ) -> Result<Option<PushAck>, StoreError> {
     let stored: Option<(String, String, bool)> = tx
         .query_row(
-            "SELECT record_ids, response, has_conflict FROM push_batches WHERE device_id = ?1 AND batch_seq = ?2",
+            "SELECT record_ids, response, has_conflict FROM push_batches WHERE device_id = ?1 \
+                AND batch_seq = ?2",
             params![batch.device_id.to_string(), batch.batch_seq],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
@@ -73,7 +78,11 @@ fn earlier_ack(
         return Ok(None);
     };
     if serde_json::from_str::<Vec<Uuid>>(&ids)? != record_ids {
-        tracing::warn!(device_id = %batch.device_id, batch_seq = batch.batch_seq, "batch number reused with other records");
+        tracing::warn!(
+            device_id = %batch.device_id,
+            batch_seq = batch.batch_seq,
+            "batch number reused with other records",
+        );
         return Ok(None);
     }
     Ok(Some(PushAck {
@@ -92,7 +101,8 @@ fn remember_batch(
 ) -> Result<(), StoreError> {
     let now = time_text(received_at);
     tx.execute(
-        "INSERT OR REPLACE INTO push_batches (device_id, batch_seq, record_ids, response, has_conflict, received_at) \
+        "INSERT OR REPLACE INTO push_batches (device_id, batch_seq, record_ids, response, \
+            has_conflict, received_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             batch.device_id.to_string(),
@@ -104,10 +114,17 @@ fn remember_batch(
         ],
     )?;
     tx.execute(
-        "INSERT INTO devices (device_id, member_id, last_batch_seq, updated_at) VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO devices (device_id, member_id, last_batch_seq, updated_at) VALUES (?1, ?2, \
+            ?3, ?4) \
          ON CONFLICT (device_id) DO UPDATE SET member_id = excluded.member_id, \
-           last_batch_seq = max(last_batch_seq, excluded.last_batch_seq), updated_at = excluded.updated_at",
-        params![batch.device_id.to_string(), caller.member.id.to_string(), batch.batch_seq, now],
+           last_batch_seq = max(last_batch_seq, excluded.last_batch_seq), \
+           updated_at = excluded.updated_at",
+        params![
+            batch.device_id.to_string(),
+            caller.member.id.to_string(),
+            batch.batch_seq,
+            now
+        ],
     )?;
     Ok(())
 }
@@ -175,7 +192,8 @@ fn compare_with_stored(
     }
 
     tx.execute(
-        "INSERT OR IGNORE INTO record_conflicts (record_id, member_id, device_id, body, body_sha256, received_at) \
+        "INSERT OR IGNORE INTO record_conflicts (record_id, member_id, device_id, body, \
+            body_sha256, received_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             record.id.to_string(),
@@ -186,9 +204,14 @@ fn compare_with_stored(
             time_text(received_at)
         ],
     )?;
-    tracing::warn!(record_id = %record.id, %device_id, "record id pushed again with another body; kept as a conflict");
+    tracing::warn!(
+        record_id = %record.id,
+        %device_id,
+        "record id pushed again with another body; kept as a conflict",
+    );
     let reason = format!(
-        "record {} is already stored with another body; the new body was kept for review and nothing was overwritten",
+        "record {} is already stored with another body; the new body was kept for review and \
+            nothing was overwritten",
         record.id
     );
     Ok(Some(PushOutcome::Conflict { reason }))
@@ -230,7 +253,8 @@ fn insert_record(
     received_at: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     tx.execute(
-        "INSERT INTO records (id, member_id, device_id, kind, body, body_sha256, captured_at, captured_offset_min, received_at) \
+        "INSERT INTO records (id, member_id, device_id, kind, body, body_sha256, captured_at, \
+            captured_offset_min, received_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             record.id.to_string(),
@@ -264,7 +288,8 @@ fn open_review(
     };
     let member = &caller.member;
     tx.execute(
-        "INSERT INTO reviews (subject_id, owner_id, brigade_id, squad_id, state, version, flags, updated_at) \
+        "INSERT INTO reviews (subject_id, owner_id, brigade_id, squad_id, state, version, \
+            flags, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
         params![
             record.id.to_string(),
@@ -325,10 +350,16 @@ fn open_shift_site(tx: &Transaction<'_>, record: &Record) -> Result<Option<Uuid>
             "SELECT json_extract(r.body, '$.body.site_id') FROM records r \
              WHERE r.member_id = ?1 AND r.kind = 'clock_in' AND r.id != ?2 \
                AND r.captured_at >= ?3 AND r.captured_at <= ?4 \
-               AND NOT EXISTS (SELECT 1 FROM records o WHERE o.member_id = r.member_id AND o.kind = 'clock_out' \
+               AND NOT EXISTS (SELECT 1 FROM records o \
+                               WHERE o.member_id = r.member_id AND o.kind = 'clock_out' \
                                AND json_extract(o.body, '$.body.shift_id') = r.id) \
              ORDER BY r.captured_at DESC LIMIT 1",
-            params![record.member_id.to_string(), record.id.to_string(), since, time_text(record.captured_at.utc)],
+            params![
+                record.member_id.to_string(),
+                record.id.to_string(),
+                since,
+                time_text(record.captured_at.utc)
+            ],
             |row| row.get(0),
         )
         .optional()?;
