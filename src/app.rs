@@ -12,6 +12,9 @@ use crate::state::{use_app_provider, Tab};
 /// The style sheet, inlined so that no asset path has to resolve at run time.
 pub const STYLE: &str = include_str!("../assets/redvest.css");
 
+/// How often the sync badge is reloaded from the store the sync loop writes.
+const BADGE_INTERVAL: Duration = Duration::from_secs(2);
+
 /// How often the server's reachability is checked.
 const REACHABILITY_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -34,12 +37,18 @@ pub fn App() -> Element {
             app.reachable.set(Some(reachable));
             if reachable && was != Some(true) && app.member.peek().is_some() {
                 tracing::info!("server reachable again, syncing");
-                if let Err(error) = app.backend().sync_now().await {
-                    tracing::warn!(%error, "sync after reconnect failed");
-                }
-                app.refresh_sync().await;
+                app.backend().sync_now().await;
             }
             tokio::time::sleep(REACHABILITY_INTERVAL).await;
+        }
+    });
+
+    use_future(move || async move {
+        loop {
+            tokio::time::sleep(BADGE_INTERVAL).await;
+            if app.member.peek().is_some() {
+                app.refresh_sync().await;
+            }
         }
     });
 

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use redvest_core::photo::{self, PhotoError, PhotoOptions, ProcessedPhoto};
+use redvest_core::sync::{SyncClient, SyncEngine, SyncError, SyncHandle, TokenSource};
 use redvest_core::{Store, StoreError};
 use redvest_proto::geo::Fix;
 use redvest_proto::records::{PatrolMode, PositionSource};
 use redvest_proto::review::Action;
-use redvest_proto::wire::{ChangesResponse, ErrorBody, Member, Site, SignInRequest, SignInResponse};
+use redvest_proto::wire::{Member, Site};
 use redvest_proto::Stamp;
 use uuid::Uuid;
 
@@ -22,6 +23,9 @@ pub use redvest_core::store::{
 use crate::config::Config;
 use crate::platform::{self, Location, PlatformError, TokenStore};
 
+/// The local database file inside the data folder.
+const DB_FILE: &str = "redvest.sqlite3";
+
 /// Why a backend call failed; the message is shown to the member as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -31,12 +35,8 @@ pub enum BackendError {
     Photo(#[from] PhotoError),
     #[error(transparent)]
     Platform(#[from] PlatformError),
-    #[error("cannot reach the server at {url}: {detail}; check the address and the network")]
-    Unreachable { url: String, detail: String },
-    #[error("the server refused the request ({status}): {message}")]
-    Server { status: u16, message: String },
-    #[error("not signed in: sign in again")]
-    NoToken,
+    #[error(transparent)]
+    Sync(#[from] SyncError),
     #[error("cannot create the data folder {path}: {source}; set REDVEST_DATA to a writable folder")]
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("background task failed: {0}")]
@@ -74,10 +74,21 @@ pub struct LeadForm {
 pub struct Backend {
     store: Arc<Store>,
     config: Mutex<Config>,
-    http: reqwest::Client,
     location: Arc<dyn Location>,
-    token: Mutex<Option<String>>,
+    token: Arc<SessionToken>,
+    sync: tokio::sync::Mutex<Option<SyncHandle>>,
     photo_dir: PathBuf,
+}
+
+/// The session token held in memory for the sync engine; the copy that
+/// survives a restart lives in the platform's secret store.
+#[derive(Default)]
+struct SessionToken(Mutex<Option<String>>);
+
+impl TokenSource for SessionToken {
+    fn token(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
 }
 
 impl Backend {
@@ -86,15 +97,15 @@ impl Backend {
         let photo_dir = config.data_dir.join("photos");
         std::fs::create_dir_all(&photo_dir)
             .map_err(|source| BackendError::DataDir { path: photo_dir.clone(), source })?;
-        let store = Store::open(config.data_dir.join("redvest.sqlite3"))?;
+        let store = Store::open(config.data_dir.join(DB_FILE))?;
         let location = Arc::new(platform::location(&config)?);
 
         Ok(Self {
             store: Arc::new(store),
             config: Mutex::new(config),
-            http: reqwest::Client::new(),
             location,
-            token: Mutex::new(None),
+            token: Arc::new(SessionToken::default()),
+            sync: tokio::sync::Mutex::new(None),
             photo_dir,
         })
     }
@@ -104,12 +115,21 @@ impl Backend {
         self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url.clone()
     }
 
-    fn token(&self) -> Option<String> {
-        self.token.lock().unwrap_or_else(|poison| poison.into_inner()).clone()
+    fn set_token(&self, token: Option<String>) {
+        *self.token.0.lock().unwrap_or_else(|poison| poison.into_inner()) = token;
     }
 
-    fn set_token(&self, token: Option<String>) {
-        *self.token.lock().unwrap_or_else(|poison| poison.into_inner()) = token;
+    fn db_path(&self) -> PathBuf {
+        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).data_dir.join(DB_FILE)
+    }
+
+    /// Starts the background sync loop for the signed-in member, replacing a running one.
+    async fn start_sync(&self) {
+        let handle = SyncEngine::spawn(self.db_path(), self.server_url(), self.token.clone());
+        handle.nudge();
+        if let Some(previous) = self.sync.lock().await.replace(handle) {
+            previous.shutdown().await;
+        }
     }
 
     async fn blocking<T, F>(&self, work: F) -> Result<T, BackendError>
@@ -136,6 +156,7 @@ impl Backend {
 
         self.set_token(Some(token));
         self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url = server_url;
+        self.start_sync().await;
         Some(member)
     }
 
@@ -143,9 +164,7 @@ impl Backend {
     pub async fn sign_in(&self, server_url: &str, phone: &str, password: &str) -> Result<SignedIn, BackendError> {
         let server_url = server_url.trim().trim_end_matches('/').to_owned();
         let device_id = self.blocking(|store| store.device_id()).await?;
-        let request = SignInRequest { phone: phone.trim().to_owned(), password: password.to_owned(), device_id };
-        // TODO: call redvest_core's SyncClient::sign_in once the sync module lands.
-        let response: SignInResponse = self.post_json(&server_url, "/v1/session", &request).await?;
+        let response = SyncClient::new(&server_url)?.sign_in(phone.trim(), password, device_id).await?;
 
         let member = response.member.clone();
         let url = server_url.clone();
@@ -161,28 +180,21 @@ impl Backend {
             tracing::warn!(%error, "sign-in kept in memory only");
             error.to_string()
         });
+        self.start_sync().await;
         Ok(SignedIn { member: response.member, secret_store_warning })
     }
 
     /// Forgets the member and their token on this device; captured records stay.
     pub async fn sign_out(&self) -> Result<(), BackendError> {
+        if let Some(handle) = self.sync.lock().await.take() {
+            handle.shutdown().await;
+        }
         let tokens = platform::token_store(&self.server_url());
         self.set_token(None);
         if let Err(error) = tokio::task::spawn_blocking(move || tokens.clear()).await? {
             tracing::warn!(%error, "cannot remove the saved sign-in");
         }
         self.blocking(|store| store.clear_session()).await
-    }
-
-    async fn post_json<Q: serde::Serialize, R: serde::de::DeserializeOwned>(
-        &self,
-        server_url: &str,
-        path: &str,
-        body: &Q,
-    ) -> Result<R, BackendError> {
-        let url = format!("{server_url}{path}");
-        let response = self.http.post(&url).json(body).send().await;
-        read_json(&url, response).await
     }
 
     /// Returns the current fix from the platform's location source.
@@ -224,12 +236,16 @@ impl Backend {
         requested_at: Stamp,
     ) -> Result<ClockInReceipt, BackendError> {
         let monotonic = platform::monotonic();
-        self.blocking(move |store| store.clock_in(site_id, fix, Some(requested_at), monotonic)).await
+        let receipt = self.blocking(move |store| store.clock_in(site_id, fix, Some(requested_at), monotonic)).await?;
+        self.sync_now().await;
+        Ok(receipt)
     }
 
     /// Clocks off the open shift.
     pub async fn clock_out(&self, fix: Option<Fix>) -> Result<Uuid, BackendError> {
-        self.blocking(move |store| store.clock_out(false, fix)).await
+        let id = self.blocking(move |store| store.clock_out(false, fix)).await?;
+        self.sync_now().await;
+        Ok(id)
     }
 
     pub async fn start_patrol(&self) -> Result<Uuid, BackendError> {
@@ -249,7 +265,9 @@ impl Backend {
     }
 
     pub async fn stop_patrol(&self, patrol_id: Uuid) -> Result<PatrolSummary, BackendError> {
-        self.blocking(move |store| store.stop_patrol(patrol_id)).await
+        let summary = self.blocking(move |store| store.stop_patrol(patrol_id)).await?;
+        self.sync_now().await;
+        Ok(summary)
     }
 
     /// Runs a chosen photo through the pipeline into the app's photo folder.
@@ -282,7 +300,9 @@ impl Backend {
             photos,
             patrol_id: form.patrol_id,
         };
-        self.blocking(move |store| store.capture_lead(draft)).await
+        let id = self.blocking(move |store| store.capture_lead(draft)).await?;
+        self.sync_now().await;
+        Ok(id)
     }
 
     pub async fn my_submissions(&self) -> Result<Vec<SubmissionView>, BackendError> {
@@ -295,60 +315,20 @@ impl Backend {
 
     /// Queues a reviewer's decision; the server settles it when it syncs.
     pub async fn decide(&self, subject_id: Uuid, action: Action) -> Result<Uuid, BackendError> {
-        self.blocking(move |store| store.decide(subject_id, action)).await
+        let id = self.blocking(move |store| store.decide(subject_id, action)).await?;
+        self.sync_now().await;
+        Ok(id)
     }
 
     pub async fn sync_status(&self) -> Result<SyncStatus, BackendError> {
         self.blocking(|store| store.sync_status()).await
     }
 
-    /// Pulls the server's changes (sites, reviews, the queue) into the store.
-    // TODO: hand this to redvest_core's SyncEngine (push, photos, decisions, pull) once it lands.
-    pub async fn sync_now(&self) -> Result<(), BackendError> {
-        let token = self.token().ok_or(BackendError::NoToken)?;
-        let result = self.pull_changes(&token).await;
-        let (message, needs_sign_in) = match &result {
-            Ok(()) => return self.blocking(|store| store.note_sync_success()).await,
-            Err(BackendError::Server { status: 401 | 403, message }) => (message.clone(), true),
-            Err(error) => (error.to_string(), false),
-        };
-
-        tracing::warn!(error = %message, "sync failed");
-        self.blocking(move |store| store.note_sync_failure(&message, needs_sign_in)).await?;
-        result
-    }
-
-    async fn pull_changes(&self, token: &str) -> Result<(), BackendError> {
-        let server_url = self.server_url();
-        loop {
-            let cursor = self.blocking(|store| store.cursor()).await?;
-            let url = format!("{server_url}/v1/changes?after={cursor}&limit=500");
-            let response = self.http.get(&url).bearer_auth(token).send().await;
-            let page: ChangesResponse = read_json(&url, response).await?;
-
-            let more = page.more;
-            self.blocking(move |store| store.apply_changes(&page)).await?;
-            if !more {
-                return Ok(());
-            }
+    /// Wakes the sync loop now; the badge shows the outcome when the run ends.
+    pub async fn sync_now(&self) {
+        match self.sync.lock().await.as_ref() {
+            Some(handle) => handle.nudge(),
+            None => tracing::debug!("sync requested while signed out"),
         }
     }
-}
-
-/// Decodes a JSON response, turning a transport failure into
-/// [`BackendError::Unreachable`] and an error status into [`BackendError::Server`].
-async fn read_json<R: serde::de::DeserializeOwned>(
-    url: &str,
-    response: reqwest::Result<reqwest::Response>,
-) -> Result<R, BackendError> {
-    let unreachable = |error: reqwest::Error| BackendError::Unreachable { url: url.to_owned(), detail: error.to_string() };
-    let response = response.map_err(unreachable)?;
-    let status = response.status();
-    if status.is_success() {
-        return response.json::<R>().await.map_err(unreachable);
-    }
-
-    let body = response.json::<ErrorBody>().await.ok();
-    let message = body.map(|body| body.message).unwrap_or_else(|| status.to_string());
-    Err(BackendError::Server { status: status.as_u16(), message })
 }

@@ -12,9 +12,7 @@ pub fn SyncBar() -> Element {
     let status = (app.sync)();
 
     let sync_now = move |_| async move {
-        if let Err(error) = app.backend().sync_now().await {
-            tracing::warn!(%error, "sync now failed");
-        }
+        app.backend().sync_now().await;
         app.refresh_sync().await;
     };
 

@@ -32,9 +32,6 @@ pub fn SignIn() -> Element {
                 }
                 app.tab.set(Tab::for_role(signed_in.member.role)[0]);
                 app.member.set(Some(signed_in.member));
-                if let Err(sync_error) = app.backend().sync_now().await {
-                    tracing::warn!(error = %sync_error, "first sync after sign-in failed");
-                }
                 app.refresh_sync().await;
             }
             Err(sign_in_error) => {
