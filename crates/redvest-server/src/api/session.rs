@@ -11,6 +11,7 @@ use crate::auth::{new_token, token_sha256, verify_password};
 use crate::error::ApiError;
 use crate::store::StoreError;
 
+// TODO: limit failed sign-ins per phone and address; argon2 alone only slows guessing.
 pub async fn sign_in(
     State(state): State<AppState>,
     request: Result<Json<SignInRequest>, axum::extract::rejection::JsonRejection>,

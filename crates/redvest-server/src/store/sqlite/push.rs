@@ -17,7 +17,7 @@ use crate::judge::{clock_in_flags, ClockInArrival};
 use crate::store::{canonical_json, Caller, IncomingBatch, IncomingRecord, PushAck, StoreError};
 use crate::validate;
 
-/// How far back an unclosed clock-in still counts as an open shift.
+/// The window before a clock-in in which an unclosed clock-in counts as an open shift.
 const OPEN_SHIFT_LOOKBACK: TimeDelta = TimeDelta::hours(12);
 
 pub fn push(
