@@ -11,7 +11,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored JSON is invalid: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("database schema version {found} is newer than this app knows ({known}): update the app")]
+    #[error(
+        "database schema version {found} is newer than this app knows ({known}): update the app"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("no member is signed in on this device: sign in first")]
     NotSignedIn,
@@ -26,8 +28,14 @@ pub enum StoreError {
     #[error("patrol {0} is not known on this device")]
     UnknownPatrol(Uuid),
     #[error("patrol {id} is {state}: {fix}")]
-    PatrolState { id: Uuid, state: &'static str, fix: &'static str },
-    #[error("a lead needs a position or a typed address: pick a point on the map or type the address")]
+    PatrolState {
+        id: Uuid,
+        state: &'static str,
+        fix: &'static str,
+    },
+    #[error(
+        "a lead needs a position or a typed address: pick a point on the map or type the address"
+    )]
     LeadWithoutPlace,
     #[error("photo {sha256} has no local file at {path}: capture the photo again")]
     MissingPhotoFile { sha256: String, path: String },

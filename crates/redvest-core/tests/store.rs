@@ -21,7 +21,12 @@ fn lead_draft(test: &TestStore, photos: usize) -> LeadDraft {
             let sha256 = format!("{:064x}", index + 1);
             LeadPhoto {
                 path: test.photo_file(&format!("{sha256}.jpg"), &bytes),
-                photo: PhotoRef { sha256, bytes: bytes.len() as u64, width: 1600, height: 1200 },
+                photo: PhotoRef {
+                    sha256,
+                    bytes: bytes.len() as u64,
+                    width: 1600,
+                    height: 1200,
+                },
             }
         })
         .collect();
@@ -75,7 +80,10 @@ fn others_submission(version: i64) -> Submission {
 fn migrations_from_empty_reach_latest() {
     let test = TestStore::new();
 
-    let version: i64 = test.raw().pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+    let version: i64 = test
+        .raw()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
 
     assert_eq!(version, SCHEMA_VERSION);
 }
@@ -84,14 +92,20 @@ fn migrations_from_empty_reach_latest() {
 fn reopen_keeps_device_and_records() {
     let (test, _, site) = TestStore::signed_in(Role::Volunteer);
     let device_id = test.store.device_id().unwrap();
-    let receipt = test.store.clock_in(site.id, Some(fix(36.6512, 117.1201)), None, None).unwrap();
+    let receipt = test
+        .store
+        .clock_in(site.id, Some(fix(36.6512, 117.1201)), None, None)
+        .unwrap();
     let path = test.path();
     drop(test.store);
 
     let reopened = Store::open(&path).unwrap();
 
     assert_eq!(reopened.device_id().unwrap(), device_id);
-    assert_eq!(reopened.open_shift().unwrap().map(|shift| shift.shift_id), Some(receipt.shift_id));
+    assert_eq!(
+        reopened.open_shift().unwrap().map(|shift| shift.shift_id),
+        Some(receipt.shift_id)
+    );
     assert_eq!(reopened.sync_status().unwrap().pending, 1);
 }
 
@@ -118,7 +132,9 @@ fn interrupted_migration_reruns_cleanly() {
     let reopened = Store::open(&path);
 
     assert!(reopened.is_ok(), "{:?}", reopened.err());
-    let version: i64 = raw.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+    let version: i64 = raw
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
 
@@ -126,11 +142,20 @@ fn interrupted_migration_reruns_cleanly() {
 fn clock_in_writes_record_and_outbox() {
     let (test, _, site) = TestStore::signed_in(Role::Volunteer);
 
-    let receipt = test.store.clock_in(site.id, Some(fix(36.6512, 117.1201)), None, None).unwrap();
+    let receipt = test
+        .store
+        .clock_in(site.id, Some(fix(36.6512, 117.1201)), None, None)
+        .unwrap();
 
     assert!(receipt.verdict.is_clean(), "{:?}", receipt.verdict.flags);
-    assert_eq!(test.count("SELECT COUNT(*) FROM records WHERE kind = 'clock_in'"), 1);
-    assert_eq!(test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'record'"), 1);
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM records WHERE kind = 'clock_in'"),
+        1
+    );
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'record'"),
+        1
+    );
     assert_eq!(test.count("SELECT COUNT(*) FROM shifts"), 1);
 }
 
@@ -138,9 +163,20 @@ fn clock_in_writes_record_and_outbox() {
 fn clock_in_far_away_is_kept_and_flagged() {
     let (test, _, site) = TestStore::signed_in(Role::Volunteer);
 
-    let receipt = test.store.clock_in(site.id, Some(fix(36.70, 117.12)), None, None).unwrap();
+    let receipt = test
+        .store
+        .clock_in(site.id, Some(fix(36.70, 117.12)), None, None)
+        .unwrap();
 
-    assert!(receipt.verdict.flags.iter().any(|flag| flag == "outside_fence"), "{:?}", receipt.verdict.flags);
+    assert!(
+        receipt
+            .verdict
+            .flags
+            .iter()
+            .any(|flag| flag == "outside_fence"),
+        "{:?}",
+        receipt.verdict.flags
+    );
     assert_eq!(test.count("SELECT COUNT(*) FROM outbox"), 1);
 }
 
@@ -151,16 +187,28 @@ fn bad_input_is_rejected_and_stores_nothing() {
     let cases: Vec<(&str, Result<(), StoreError>, &str)> = vec![
         (
             "unknown site",
-            test.store.clock_in(unknown, Some(fix(36.6512, 117.1201)), None, None).map(drop),
+            test.store
+                .clock_in(unknown, Some(fix(36.6512, 117.1201)), None, None)
+                .map(drop),
             "is not known on this device",
         ),
         (
             "latitude out of range",
-            test.store.clock_in(site.id, Some(fix(91.0, 117.1201)), None, None).map(drop),
+            test.store
+                .clock_in(site.id, Some(fix(91.0, 117.1201)), None, None)
+                .map(drop),
             "invalid coordinates lat 91",
         ),
-        ("clock-out without shift", test.store.clock_out(false, None).map(drop), "no shift is open"),
-        ("fix for unknown patrol", test.store.record_fix(unknown, &fix(36.65, 117.12)), "is not known"),
+        (
+            "clock-out without shift",
+            test.store.clock_out(false, None).map(drop),
+            "no shift is open",
+        ),
+        (
+            "fix for unknown patrol",
+            test.store.record_fix(unknown, &fix(36.65, 117.12)),
+            "is not known",
+        ),
     ];
 
     for (name, result, message) in cases {
@@ -207,7 +255,11 @@ fn failed_capture_leaves_no_trace() {
 
     assert!(result.is_err());
     for table in ["records", "leads", "photos", "lead_photos", "outbox"] {
-        assert_eq!(test.count(&format!("SELECT COUNT(*) FROM {table}")), 0, "{table}");
+        assert_eq!(
+            test.count(&format!("SELECT COUNT(*) FROM {table}")),
+            0,
+            "{table}"
+        );
     }
 }
 
@@ -217,8 +269,14 @@ fn lead_queues_record_and_each_photo() {
 
     let lead_id = test.store.capture_lead(lead_draft(&test, 3)).unwrap();
 
-    assert_eq!(test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'record'"), 1);
-    assert_eq!(test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'photo'"), 3);
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'record'"),
+        1
+    );
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'photo'"),
+        3
+    );
     let mine = test.store.my_submissions().unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].record.id, lead_id);
@@ -261,9 +319,19 @@ fn patrol_track_splits_into_chunks() {
     assert_eq!(summary.stop.points_kept, 320);
     assert_eq!(summary.stop.points_rejected, 1);
     assert_eq!(summary.stop.chunks, 2);
-    assert!(summary.stop.distance_m > 600.0, "{}", summary.stop.distance_m);
-    assert_eq!(test.count("SELECT COUNT(*) FROM records WHERE kind = 'track_chunk'"), 2);
-    assert_eq!(test.count("SELECT COUNT(*) FROM records WHERE kind = 'patrol_stop'"), 1);
+    assert!(
+        summary.stop.distance_m > 600.0,
+        "{}",
+        summary.stop.distance_m
+    );
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM records WHERE kind = 'track_chunk'"),
+        2
+    );
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM records WHERE kind = 'patrol_stop'"),
+        1
+    );
     assert_eq!(test.count("SELECT COUNT(*) FROM outbox"), 4);
 }
 
@@ -279,9 +347,21 @@ fn paused_patrol_refuses_fixes() {
     test.store.stop_patrol(patrol_id).unwrap();
     let stopped = test.store.record_fix(patrol_id, &fix(36.65, 117.12));
 
-    assert!(matches!(paused, Err(StoreError::PatrolState { state: "paused", .. })));
+    assert!(matches!(
+        paused,
+        Err(StoreError::PatrolState {
+            state: "paused",
+            ..
+        })
+    ));
     assert!(resumed.is_ok());
-    assert!(matches!(stopped, Err(StoreError::PatrolState { state: "stopped", .. })));
+    assert!(matches!(
+        stopped,
+        Err(StoreError::PatrolState {
+            state: "stopped",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -289,12 +369,16 @@ fn decide_never_touches_review_row() {
     let (test, _, _) = TestStore::signed_in(Role::SquadLeader);
     let submission = others_submission(3);
     let subject_id = submission.record.id;
-    test.store.apply_changes(&page(2, vec![Entity::Submission(submission)])).unwrap();
+    test.store
+        .apply_changes(&page(2, vec![Entity::Submission(submission)]))
+        .unwrap();
     let read_row = || -> String {
         test.raw()
-            .query_row("SELECT json_array(state, version, flags, reason, conflicts) FROM reviews", [], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT json_array(state, version, flags, reason, conflicts) FROM reviews",
+                [],
+                |row| row.get(0),
+            )
             .unwrap()
     };
     let before = read_row();
@@ -302,7 +386,10 @@ fn decide_never_touches_review_row() {
     let decision_id = test.store.decide(subject_id, Action::Approve).unwrap();
 
     assert_eq!(read_row(), before);
-    assert_eq!(test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'decision'"), 1);
+    assert_eq!(
+        test.count("SELECT COUNT(*) FROM outbox WHERE kind = 'decision'"),
+        1
+    );
     let queued = test.store.queued_decisions().unwrap();
     assert_eq!(queued[0].id, decision_id);
     assert_eq!(queued[0].based_on_version, 3);
@@ -315,12 +402,22 @@ fn decide_checks_the_transition() {
     let (test, _, _) = TestStore::signed_in(Role::SquadLeader);
     let submission = others_submission(1);
     let subject_id = submission.record.id;
-    test.store.apply_changes(&page(2, vec![Entity::Submission(submission)])).unwrap();
+    test.store
+        .apply_changes(&page(2, vec![Entity::Submission(submission)]))
+        .unwrap();
 
-    let empty_reason = test.store.decide(subject_id, Action::Reject { reason: " ".to_owned() });
+    let empty_reason = test.store.decide(
+        subject_id,
+        Action::Reject {
+            reason: " ".to_owned(),
+        },
+    );
     let unknown = test.store.decide(Uuid::now_v7(), Action::Approve);
 
-    assert!(matches!(empty_reason, Err(StoreError::DecisionNotAllowed(_))));
+    assert!(matches!(
+        empty_reason,
+        Err(StoreError::DecisionNotAllowed(_))
+    ));
     assert!(matches!(unknown, Err(StoreError::UnknownSubmission(_))));
     assert_eq!(test.count("SELECT COUNT(*) FROM outbox"), 0);
 }
@@ -334,7 +431,13 @@ fn pull_page_and_cursor_are_atomic() {
              BEGIN SELECT RAISE(ABORT, 'crash mid-page'); END;",
         )
         .unwrap();
-    let failing = page(2, vec![Entity::Site(site("菜市场")), Entity::Submission(others_submission(1))]);
+    let failing = page(
+        2,
+        vec![
+            Entity::Site(site("菜市场")),
+            Entity::Submission(others_submission(1)),
+        ],
+    );
 
     let result = test.store.apply_changes(&failing);
 
@@ -346,7 +449,10 @@ fn pull_page_and_cursor_are_atomic() {
 #[test]
 fn own_submission_updates_review_only() {
     let (test, member, site) = TestStore::signed_in(Role::Volunteer);
-    let receipt = test.store.clock_in(site.id, Some(fix(36.70, 117.12)), None, None).unwrap();
+    let receipt = test
+        .store
+        .clock_in(site.id, Some(fix(36.70, 117.12)), None, None)
+        .unwrap();
     let batch = test.store.next_push_batch(200).unwrap().unwrap();
     let mut submission = others_submission(1);
     submission.record = batch.records[0].clone();
@@ -355,7 +461,9 @@ fn own_submission_updates_review_only() {
     submission.review.last_reason = Some("不在校门口".to_owned());
     assert_eq!(submission.record.member_id, member.id);
 
-    test.store.apply_changes(&page(2, vec![Entity::Submission(submission)])).unwrap();
+    test.store
+        .apply_changes(&page(2, vec![Entity::Submission(submission)]))
+        .unwrap();
 
     assert!(test.store.review_queue().unwrap().is_empty());
     let mine = test.store.my_submissions().unwrap();
@@ -391,17 +499,34 @@ fn acknowledgement_marks_only_named_records() {
     let response = PushResponse {
         batch_seq: batch.batch_seq,
         results: vec![
-            PushResult { id: ids[0], outcome: PushOutcome::Stored { server_seq: 10 } },
-            PushResult { id: ids[1], outcome: PushOutcome::Rejected { reason: "bad body".to_owned() } },
+            PushResult {
+                id: ids[0],
+                outcome: PushOutcome::Stored { server_seq: 10 },
+            },
+            PushResult {
+                id: ids[1],
+                outcome: PushOutcome::Rejected {
+                    reason: "bad body".to_owned(),
+                },
+            },
         ],
     };
 
-    let counts = test.store.apply_push_response(batch.batch_seq, &response).unwrap();
+    let counts = test
+        .store
+        .apply_push_response(batch.batch_seq, &response)
+        .unwrap();
     let next = test.store.next_push_batch(200).unwrap().unwrap();
 
     assert_eq!((counts.stored, counts.rejected, counts.unnamed), (1, 1, 2));
     assert_eq!(next.batch_seq, batch.batch_seq + 1);
-    assert_eq!(next.records.iter().map(|record| record.id).collect::<Vec<_>>(), ids[2..].to_vec());
+    assert_eq!(
+        next.records
+            .iter()
+            .map(|record| record.id)
+            .collect::<Vec<_>>(),
+        ids[2..].to_vec()
+    );
     assert_eq!(test.store.sync_status().unwrap().rejected, 1);
 }
 
@@ -410,9 +535,17 @@ fn new_epoch_requeues_everything() {
     let (test, _, site) = TestStore::signed_in(Role::Volunteer);
     test.store.clock_in(site.id, None, None, None).unwrap();
     let batch = test.store.next_push_batch(200).unwrap().unwrap();
-    let stored = PushResult { id: batch.records[0].id, outcome: PushOutcome::Stored { server_seq: 1 } };
-    let response = PushResponse { batch_seq: batch.batch_seq, results: vec![stored] };
-    test.store.apply_push_response(batch.batch_seq, &response).unwrap();
+    let stored = PushResult {
+        id: batch.records[0].id,
+        outcome: PushOutcome::Stored { server_seq: 1 },
+    };
+    let response = PushResponse {
+        batch_seq: batch.batch_seq,
+        results: vec![stored],
+    };
+    test.store
+        .apply_push_response(batch.batch_seq, &response)
+        .unwrap();
     let first_epoch = Uuid::now_v7();
 
     let adopted_first = test.store.adopt_epoch(first_epoch).unwrap();
@@ -424,7 +557,10 @@ fn new_epoch_requeues_everything() {
     assert!(replaced);
     assert_eq!(test.store.cursor().unwrap(), 0);
     assert_eq!(test.store.sync_status().unwrap().pending, 1);
-    assert_eq!(test.store.next_push_batch(200).unwrap().unwrap().records, batch.records);
+    assert_eq!(
+        test.store.next_push_batch(200).unwrap().unwrap().records,
+        batch.records
+    );
 }
 
 #[test]
@@ -437,7 +573,9 @@ fn session_never_stores_a_token() {
     assert_eq!(stored, member);
     assert_eq!(url, "http://127.0.0.1:9");
     assert!(test.store.session().unwrap().is_none());
-    let columns = test.count("SELECT COUNT(*) FROM pragma_table_info('session_member') WHERE name LIKE '%token%'");
+    let columns = test.count(
+        "SELECT COUNT(*) FROM pragma_table_info('session_member') WHERE name LIKE '%token%'",
+    );
     assert_eq!(columns, 0);
 }
 
@@ -450,5 +588,8 @@ fn nearest_site_measures_to_fence() {
 
     assert_eq!(nearest.id, site.id);
     assert_eq!(distance, 0.0);
-    assert!(matches!(invalid, Err(StoreError::InvalidCoordinates { .. })));
+    assert!(matches!(
+        invalid,
+        Err(StoreError::InvalidCoordinates { .. })
+    ));
 }

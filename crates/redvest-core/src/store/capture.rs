@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use redvest_proto::geo::Fix;
 use redvest_proto::records::{
-    ClockIn, ClockOut, Lead, LeadCategory, Monotonic, PatrolMode, PatrolStart, PatrolStop, PhotoRef, PositionSource,
-    TrackChunk,
+    ClockIn, ClockOut, Lead, LeadCategory, Monotonic, PatrolMode, PatrolStart, PatrolStop,
+    PhotoRef, PositionSource, TrackChunk,
 };
 use redvest_proto::{Record, RecordBody, Stamp};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -35,7 +35,7 @@ impl LocalVerdict {
     }
 }
 
-/// What a clock-in call returns to the screen.
+/// The result of a clock-in: the shift and the local verdict.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClockInReceipt {
     /// The id of the clock-in record, which is also the shift id.
@@ -56,7 +56,7 @@ pub struct OpenShift {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadPhoto {
     pub photo: PhotoRef,
-    /// Where the processed file lives on the phone.
+    /// Path of the processed file on the phone.
     pub path: PathBuf,
 }
 
@@ -107,10 +107,21 @@ impl Store {
             }
 
             let device_time = Stamp::now_local();
-            let (distance_m, flags) = rules::judge_clock_in(&site, fix.as_ref(), fix_requested_at, device_time);
+            let (distance_m, flags) =
+                rules::judge_clock_in(&site, fix.as_ref(), fix_requested_at, device_time);
             let verdict = LocalVerdict { distance_m, flags };
-            let body = RecordBody::ClockIn(ClockIn { site_id, fix, fix_requested_at, monotonic });
-            let record = Record { id: Uuid::now_v7(), member_id: member.id, captured_at: device_time, body };
+            let body = RecordBody::ClockIn(ClockIn {
+                site_id,
+                fix,
+                fix_requested_at,
+                monotonic,
+            });
+            let record = Record {
+                id: Uuid::now_v7(),
+                member_id: member.id,
+                captured_at: device_time,
+                body,
+            };
             insert_record(tx, &record)?;
             tx.execute(
                 "INSERT INTO shifts (id, site_id, clock_in_at, verdict) VALUES (?1, ?2, ?3, ?4)",
@@ -121,7 +132,11 @@ impl Store {
                     serde_json::to_string(&verdict)?
                 ],
             )?;
-            Ok(ClockInReceipt { shift_id: record.id, site_name: site.name, verdict })
+            Ok(ClockInReceipt {
+                shift_id: record.id,
+                site_name: site.name,
+                verdict,
+            })
         })?;
         info!(shift_id = %receipt.shift_id, %site_id, flags = ?receipt.verdict.flags, "clocked in");
         Ok(receipt)
@@ -159,7 +174,14 @@ impl Store {
         let patrol_id = Uuid::now_v7();
         self.write(|tx| {
             let member = Self::session_member(tx)?;
-            let record = new_record(member.id, RecordBody::PatrolStart(PatrolStart { patrol_id, mode, team_patrol_id }));
+            let record = new_record(
+                member.id,
+                RecordBody::PatrolStart(PatrolStart {
+                    patrol_id,
+                    mode,
+                    team_patrol_id,
+                }),
+            );
             insert_record(tx, &record)?;
             tx.execute(
                 "INSERT INTO patrols (id, start_record_id, mode, team_patrol_id, state, started_at)
@@ -212,12 +234,26 @@ impl Store {
         Ok(())
     }
 
-    fn set_patrol_state(&self, patrol_id: Uuid, from: &str, to: &str, segment_step: i64) -> Result<()> {
+    fn set_patrol_state(
+        &self,
+        patrol_id: Uuid,
+        from: &str,
+        to: &str,
+        segment_step: i64,
+    ) -> Result<()> {
         self.write(|tx| {
             let (state, _) = patrol_state(tx, patrol_id)?;
             if state != from {
-                let fix = if state == "stopped" { "start a new patrol" } else { "nothing to change" };
-                return Err(StoreError::PatrolState { id: patrol_id, state: state_name(&state), fix });
+                let fix = if state == "stopped" {
+                    "start a new patrol"
+                } else {
+                    "nothing to change"
+                };
+                return Err(StoreError::PatrolState {
+                    id: patrol_id,
+                    state: state_name(&state),
+                    fix,
+                });
             }
             tx.execute(
                 "UPDATE patrols SET state = ?1, segment = segment + ?2 WHERE id = ?3",
@@ -275,7 +311,11 @@ impl Store {
                 position: draft.position.clone(),
                 position_source: draft.position_source,
                 address: draft.address.clone(),
-                photos: draft.photos.iter().map(|photo| photo.photo.clone()).collect(),
+                photos: draft
+                    .photos
+                    .iter()
+                    .map(|photo| photo.photo.clone())
+                    .collect(),
                 patrol_id: draft.patrol_id,
             };
             let record = new_record(member.id, RecordBody::Lead(lead));
@@ -303,7 +343,10 @@ fn check_lead_draft(draft: &LeadDraft) -> Result<()> {
     if let Some(fix) = &draft.position {
         check_position(fix.lat, fix.lon)?;
     }
-    let has_address = draft.address.as_deref().is_some_and(|address| !address.trim().is_empty());
+    let has_address = draft
+        .address
+        .as_deref()
+        .is_some_and(|address| !address.trim().is_empty());
     if draft.position.is_none() && !has_address {
         return Err(StoreError::LeadWithoutPlace);
     }
@@ -318,11 +361,20 @@ fn check_lead_draft(draft: &LeadDraft) -> Result<()> {
     Ok(())
 }
 
-fn insert_lead_photo(tx: &Transaction, lead_id: Uuid, position: usize, photo: &LeadPhoto) -> Result<()> {
+fn insert_lead_photo(
+    tx: &Transaction,
+    lead_id: Uuid,
+    position: usize,
+    photo: &LeadPhoto,
+) -> Result<()> {
     let sha256 = &photo.photo.sha256;
     tx.execute(
         "INSERT OR IGNORE INTO photos (sha256, local_path, bytes) VALUES (?1, ?2, ?3)",
-        params![sha256, photo.path.display().to_string(), photo.photo.bytes as i64],
+        params![
+            sha256,
+            photo.path.display().to_string(),
+            photo.photo.bytes as i64
+        ],
     )?;
     tx.execute(
         "INSERT OR IGNORE INTO lead_photos (lead_id, sha256, position) VALUES (?1, ?2, ?3)",
@@ -338,7 +390,12 @@ fn insert_lead_photo(tx: &Transaction, lead_id: Uuid, position: usize, photo: &L
 
 /// Builds a record captured now by `member_id`, with a fresh UUIDv7.
 fn new_record(member_id: Uuid, body: RecordBody) -> Record {
-    Record { id: Uuid::now_v7(), member_id, captured_at: Stamp::now_local(), body }
+    Record {
+        id: Uuid::now_v7(),
+        member_id,
+        captured_at: Stamp::now_local(),
+        body,
+    }
 }
 
 /// Writes the canonical record and queues it for push.
@@ -353,7 +410,10 @@ pub(super) fn insert_record(tx: &Transaction, record: &Record) -> Result<()> {
             record.captured_at.utc.to_rfc3339()
         ],
     )?;
-    tx.execute("INSERT INTO outbox (kind, target_id) VALUES ('record', ?1)", [record.id.to_string()])?;
+    tx.execute(
+        "INSERT INTO outbox (kind, target_id) VALUES ('record', ?1)",
+        [record.id.to_string()],
+    )?;
     Ok(())
 }
 
@@ -376,15 +436,18 @@ fn open_shift(conn: &Connection) -> Result<Option<OpenShift>> {
 }
 
 fn patrol_state(conn: &Connection, patrol_id: Uuid) -> Result<(String, i64)> {
-    conn.query_row("SELECT state, segment FROM patrols WHERE id = ?1", [patrol_id.to_string()], |row| {
-        Ok((row.get(0)?, row.get(1)?))
-    })
+    conn.query_row(
+        "SELECT state, segment FROM patrols WHERE id = ?1",
+        [patrol_id.to_string()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
     .optional()?
     .ok_or(StoreError::UnknownPatrol(patrol_id))
 }
 
 fn track_fixes(conn: &Connection, patrol_id: Uuid) -> Result<Vec<Fix>> {
-    let mut statement = conn.prepare("SELECT fix FROM track_points WHERE patrol_id = ?1 ORDER BY seq")?;
+    let mut statement =
+        conn.prepare("SELECT fix FROM track_points WHERE patrol_id = ?1 ORDER BY seq")?;
     let rows = statement.query_map([patrol_id.to_string()], |row| row.get::<_, String>(0))?;
     let mut fixes = Vec::new();
     for json in rows {

@@ -164,7 +164,10 @@ INSERT INTO sync_state (id) VALUES (1);
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if current > LATEST {
-        return Err(StoreError::SchemaTooNew { found: current, known: LATEST });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: LATEST,
+        });
     }
 
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {

@@ -54,7 +54,9 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&mut conn)?;
 
-        let store = Self { conn: Mutex::new(conn) };
+        let store = Self {
+            conn: Mutex::new(conn),
+        };
         let device_id = store.ensure_device()?;
         info!(%device_id, path = %path.display(), "opened local store");
         Ok(store)
@@ -63,7 +65,9 @@ impl Store {
     /// Locks the connection; a panic in another holder does not poison it
     /// for good because every write runs in a transaction.
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `work` in one immediate transaction and commits it if it succeeds.
@@ -81,14 +85,17 @@ impl Store {
                 "INSERT OR IGNORE INTO device (id, device_id) VALUES (1, ?1)",
                 [Uuid::now_v7().to_string()],
             )?;
-            let text: String = tx.query_row("SELECT device_id FROM device", [], |row| row.get(0))?;
+            let text: String =
+                tx.query_row("SELECT device_id FROM device", [], |row| row.get(0))?;
             parse_uuid("device.device_id", &text)
         })
     }
 
     /// Returns this installation's device id, made once at first start.
     pub fn device_id(&self) -> Result<Uuid> {
-        let text: String = self.conn().query_row("SELECT device_id FROM device", [], |row| row.get(0))?;
+        let text: String = self
+            .conn()
+            .query_row("SELECT device_id FROM device", [], |row| row.get(0))?;
         parse_uuid("device.device_id", &text)
     }
 
@@ -100,7 +107,8 @@ impl Store {
             Err(StoreError::NotSignedIn) => return Ok(None),
             Err(error) => return Err(error),
         };
-        let url: Option<String> = conn.query_row("SELECT server_url FROM device", [], |row| row.get(0))?;
+        let url: Option<String> =
+            conn.query_row("SELECT server_url FROM device", [], |row| row.get(0))?;
         Ok(Some((member, url.unwrap_or_default())))
     }
 
@@ -169,7 +177,11 @@ impl Store {
 
     fn site(conn: &Connection, id: Uuid) -> Result<Site> {
         let json: Option<String> = conn
-            .query_row("SELECT json FROM sites WHERE id = ?1", [id.to_string()], |row| row.get(0))
+            .query_row(
+                "SELECT json FROM sites WHERE id = ?1",
+                [id.to_string()],
+                |row| row.get(0),
+            )
             .optional()?;
         let json = json.ok_or(StoreError::UnknownSite(id))?;
         Ok(serde_json::from_str(&json)?)
@@ -195,8 +207,13 @@ impl Store {
         Ok(Member {
             id: parse_uuid("session_member.member_id", &id)?,
             name,
-            role: Role::parse(&role).ok_or(StoreError::Corrupt { column: "session_member.role", value: role })?,
-            squad_id: squad_id.map(|text| parse_uuid("session_member.squad_id", &text)).transpose()?,
+            role: Role::parse(&role).ok_or(StoreError::Corrupt {
+                column: "session_member.role",
+                value: role,
+            })?,
+            squad_id: squad_id
+                .map(|text| parse_uuid("session_member.squad_id", &text))
+                .transpose()?,
             brigade_id: parse_uuid("session_member.brigade_id", &brigade_id)?,
         })
     }
@@ -211,13 +228,19 @@ fn check_position(lat: f64, lon: f64) -> Result<()> {
 }
 
 fn parse_uuid(column: &'static str, text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt { column, value: text.to_owned() })
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt {
+        column,
+        value: text.to_owned(),
+    })
 }
 
 fn parse_time(column: &'static str, text: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|time| time.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt { column, value: text.to_owned() })
+        .map_err(|_| StoreError::Corrupt {
+            column,
+            value: text.to_owned(),
+        })
 }
 
 fn now_text() -> String {

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use redvest_proto::wire::{
-    ChangesResponse, DecisionOutcome, DecisionRequest, Entity, PushOutcome, PushResponse, Submission,
+    ChangesResponse, DecisionOutcome, DecisionRequest, Entity, PushOutcome, PushResponse,
+    Submission,
 };
 use redvest_proto::Record;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -52,8 +53,11 @@ pub struct AckCounts {
 impl Store {
     /// Returns the epoch of the server this device last synced with.
     pub fn server_epoch(&self) -> Result<Option<Uuid>> {
-        let text: Option<String> = self.conn().query_row("SELECT server_epoch FROM device", [], |row| row.get(0))?;
-        text.map(|text| parse_uuid("device.server_epoch", &text)).transpose()
+        let text: Option<String> =
+            self.conn()
+                .query_row("SELECT server_epoch FROM device", [], |row| row.get(0))?;
+        text.map(|text| parse_uuid("device.server_epoch", &text))
+            .transpose()
     }
 
     /// Stores the server's epoch. When it differs from a stored one, the
@@ -103,7 +107,11 @@ impl Store {
     /// Applies a push acknowledgement: marks the records it names as sent,
     /// conflict or rejected and takes them off the outbox. Members of the
     /// batch it does not name go back to the queue for a later batch.
-    pub fn apply_push_response(&self, batch_seq: i64, response: &PushResponse) -> Result<AckCounts> {
+    pub fn apply_push_response(
+        &self,
+        batch_seq: i64,
+        response: &PushResponse,
+    ) -> Result<AckCounts> {
         let counts = self.write(|tx| {
             let mut counts = AckCounts::default();
             for result in &response.results {
@@ -139,8 +147,15 @@ impl Store {
 
     /// Notes a failed attempt on one photo or decision entry and holds it
     /// back for `retry_in`.
-    pub fn note_outbox_failure(&self, kind: &str, target_id: &str, error: &str, retry_in: Duration) -> Result<()> {
-        let retry_at = Utc::now() + chrono::Duration::from_std(retry_in).unwrap_or(chrono::Duration::hours(1));
+    pub fn note_outbox_failure(
+        &self,
+        kind: &str,
+        target_id: &str,
+        error: &str,
+        retry_in: Duration,
+    ) -> Result<()> {
+        let retry_at =
+            Utc::now() + chrono::Duration::from_std(retry_in).unwrap_or(chrono::Duration::hours(1));
         self.conn().execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2
              WHERE kind = ?3 AND target_id = ?4",
@@ -184,8 +199,14 @@ impl Store {
     /// Marks a photo as fully received by the server and takes it off the outbox.
     pub fn mark_photo_done(&self, sha256: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("UPDATE photos SET state = 'done', uploaded_bytes = bytes WHERE sha256 = ?1", [sha256])?;
-            tx.execute("DELETE FROM outbox WHERE kind = 'photo' AND target_id = ?1", [sha256])?;
+            tx.execute(
+                "UPDATE photos SET state = 'done', uploaded_bytes = bytes WHERE sha256 = ?1",
+                [sha256],
+            )?;
+            tx.execute(
+                "DELETE FROM outbox WHERE kind = 'photo' AND target_id = ?1",
+                [sha256],
+            )?;
             Ok(())
         })
     }
@@ -227,14 +248,19 @@ impl Store {
                 "UPDATE decisions SET state = ?1, reason = ?2 WHERE id = ?3",
                 params![state, reason, id.to_string()],
             )?;
-            tx.execute("DELETE FROM outbox WHERE kind = 'decision' AND target_id = ?1", [id.to_string()])?;
+            tx.execute(
+                "DELETE FROM outbox WHERE kind = 'decision' AND target_id = ?1",
+                [id.to_string()],
+            )?;
             Ok(())
         })
     }
 
     /// Returns the pull cursor: the highest server sequence applied.
     pub fn cursor(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT cursor FROM sync_state", [], |row| row.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("SELECT cursor FROM sync_state", [], |row| row.get(0))?)
     }
 
     /// Applies one page of changes and its cursor in one transaction.
@@ -244,7 +270,10 @@ impl Store {
             for change in &page.changes {
                 apply_entity(tx, change.seq, &change.entity, me)?;
             }
-            tx.execute("UPDATE sync_state SET cursor = MAX(cursor, ?1)", [page.cursor])?;
+            tx.execute(
+                "UPDATE sync_state SET cursor = MAX(cursor, ?1)",
+                [page.cursor],
+            )?;
             Ok(page.changes.len())
         })
     }
@@ -319,7 +348,12 @@ fn batch_records(conn: &Connection, batch_seq: i64) -> Result<Vec<Record>> {
     Ok(records)
 }
 
-fn mark_record(tx: &Transaction, id: &str, outcome: &PushOutcome, counts: &mut AckCounts) -> Result<()> {
+fn mark_record(
+    tx: &Transaction,
+    id: &str,
+    outcome: &PushOutcome,
+    counts: &mut AckCounts,
+) -> Result<()> {
     let (state, reason, server_seq) = match outcome {
         PushOutcome::Stored { server_seq } => {
             counts.stored += 1;
@@ -364,7 +398,12 @@ fn apply_entity(tx: &Transaction, seq: i64, entity: &Entity, me: Option<Uuid>) -
     Ok(())
 }
 
-fn apply_submission(tx: &Transaction, seq: i64, submission: &Submission, me: Option<Uuid>) -> Result<()> {
+fn apply_submission(
+    tx: &Transaction,
+    seq: i64,
+    submission: &Submission,
+    me: Option<Uuid>,
+) -> Result<()> {
     let review = &submission.review;
     tx.execute(
         "INSERT INTO reviews (subject_id, state, version, flags, reason, assignee_id, conflicts,
@@ -392,7 +431,11 @@ fn apply_submission(tx: &Transaction, seq: i64, submission: &Submission, me: Opt
 
     let record = &submission.record;
     let captured_here: bool = tx
-        .query_row("SELECT 1 FROM records WHERE id = ?1", [record.id.to_string()], |_| Ok(true))
+        .query_row(
+            "SELECT 1 FROM records WHERE id = ?1",
+            [record.id.to_string()],
+            |_| Ok(true),
+        )
         .optional()?
         .unwrap_or(false);
     if captured_here || me == Some(record.member_id) {
@@ -416,7 +459,10 @@ fn apply_tombstone(tx: &Transaction, kind: &str, id: Uuid) -> Result<()> {
     match kind {
         "site" => tx.execute("DELETE FROM sites WHERE id = ?1", [id.to_string()])?,
         "member" => tx.execute("DELETE FROM members WHERE id = ?1", [id.to_string()])?,
-        "submission" => tx.execute("DELETE FROM review_queue WHERE subject_id = ?1", [id.to_string()])?,
+        "submission" => tx.execute(
+            "DELETE FROM review_queue WHERE subject_id = ?1",
+            [id.to_string()],
+        )?,
         _ => {
             warn!(kind, %id, "ignored tombstone of unknown kind");
             0

@@ -4,13 +4,13 @@
 //! and the track filter and codec.
 
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use redvest_proto::duty::{self, ClockInFacts, JudgeRules};
 use redvest_proto::geo::Fix;
 use redvest_proto::records::{PatrolMode, PatrolStop};
 use redvest_proto::track::{self, codec, FilterParams, TrackPoint};
 use redvest_proto::wire::Site;
 use redvest_proto::Stamp;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Returns the distance in metres from a fix to a site's fence, 0 inside it.
@@ -18,7 +18,7 @@ pub fn distance_to_fence_m(site: &Site, fix: &Fix) -> f64 {
     duty::distance_to_fence_m(&site.fence, fix)
 }
 
-/// Judges a clock-in as the phone sees it (no server receive time) and
+/// Judges a clock-in on the phone, without a server receive time, and
 /// returns the distance to the fence and the machine codes of the flags.
 pub fn judge_clock_in(
     site: &Site,
@@ -50,14 +50,26 @@ pub struct FilteredTrack {
 
 /// Filters the raw fixes of a patrol, measures the kept ones and encodes
 /// them in chunks.
-pub fn filter_track(patrol_id: Uuid, mode: PatrolMode, started_at: DateTime<Utc>, fixes: &[Fix]) -> FilteredTrack {
+pub fn filter_track(
+    patrol_id: Uuid,
+    mode: PatrolMode,
+    started_at: DateTime<Utc>,
+    fixes: &[Fix],
+) -> FilteredTrack {
     let filtered = track::filter(fixes, started_at, mode, &FilterParams::default());
     let points: Vec<TrackPoint> = filtered.kept.iter().map(TrackPoint::from).collect();
     let encoded = codec::chunks(&points, codec::DEFAULT_CHUNK_POINTS);
-    let counts = points.chunks(codec::DEFAULT_CHUNK_POINTS).map(|chunk| chunk.len() as u32);
+    let counts = points
+        .chunks(codec::DEFAULT_CHUNK_POINTS)
+        .map(|chunk| chunk.len() as u32);
     let chunks: Vec<(u32, String)> = counts
         .zip(encoded)
-        .map(|(count, bytes)| (count, base64::engine::general_purpose::STANDARD.encode(bytes)))
+        .map(|(count, bytes)| {
+            (
+                count,
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )
+        })
         .collect();
     let stop = filtered.patrol_stop(patrol_id, chunks.len() as u32);
     FilteredTrack { stop, chunks }

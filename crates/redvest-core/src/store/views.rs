@@ -12,16 +12,16 @@ use uuid::Uuid;
 use super::{parse_time, parse_uuid, Store};
 use crate::error::{Result, StoreError};
 
-/// Where a captured record stands on this device.
+/// The sync state of a captured record on this device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalState {
     /// Waiting in the outbox.
     Queued,
     /// Stored by the server.
     Sent,
-    /// The server can never store it as it is; the reason says why.
+    /// The server can never store it as it is, and the reason gives the cause.
     Rejected,
-    /// The server holds a different body under the same id.
+    /// The server contains a different body under the same id.
     Conflict,
 }
 
@@ -32,7 +32,10 @@ impl LocalState {
             "sent" => Ok(Self::Sent),
             "rejected" => Ok(Self::Rejected),
             "conflict" => Ok(Self::Conflict),
-            _ => Err(StoreError::Corrupt { column: "records.state", value: text.to_owned() }),
+            _ => Err(StoreError::Corrupt {
+                column: "records.state",
+                value: text.to_owned(),
+            }),
         }
     }
 }
@@ -70,7 +73,7 @@ pub struct QueueItem {
     pub review: ReviewView,
     pub photos_total: u32,
     pub photos_received: u32,
-    /// The decision this device queued and has not yet had answered.
+    /// The decision this device queued that the server has not yet acknowledged.
     pub pending_decision: Option<Action>,
 }
 
@@ -154,9 +157,16 @@ impl Store {
             };
             tx.execute(
                 "INSERT INTO decisions (id, subject_id, json) VALUES (?1, ?2, ?3)",
-                params![id.to_string(), subject_id.to_string(), serde_json::to_string(&request)?],
+                params![
+                    id.to_string(),
+                    subject_id.to_string(),
+                    serde_json::to_string(&request)?
+                ],
             )?;
-            tx.execute("INSERT INTO outbox (kind, target_id) VALUES ('decision', ?1)", [id.to_string()])?;
+            tx.execute(
+                "INSERT INTO outbox (kind, target_id) VALUES ('decision', ?1)",
+                [id.to_string()],
+            )?;
             Ok(())
         })?;
         info!(decision_id = %id, %subject_id, "decision queued");
@@ -173,13 +183,22 @@ impl Store {
             [],
             |row| row.get(0),
         )?;
-        let (last_success, last_error, needs_sign_in): (Option<String>, Option<String>, bool) = conn.query_row(
-            "SELECT last_success, last_error, needs_sign_in FROM sync_state",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )?;
-        let last_success = last_success.map(|text| parse_time("sync_state.last_success", &text)).transpose()?;
-        Ok(SyncStatus { pending, rejected, last_success, last_error, needs_sign_in })
+        let (last_success, last_error, needs_sign_in): (Option<String>, Option<String>, bool) =
+            conn.query_row(
+                "SELECT last_success, last_error, needs_sign_in FROM sync_state",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?;
+        let last_success = last_success
+            .map(|text| parse_time("sync_state.last_success", &text))
+            .transpose()?;
+        Ok(SyncStatus {
+            pending,
+            rejected,
+            last_success,
+            last_error,
+            needs_sign_in,
+        })
     }
 }
 
@@ -193,7 +212,9 @@ fn queued_review(conn: &Connection, subject_id: Uuid) -> Result<ReviewView> {
          WHERE q.subject_id = ?1"
     );
     let review = conn
-        .query_row(&sql, [subject_id.to_string()], |row| Ok(review_view(row, 0)))
+        .query_row(&sql, [subject_id.to_string()], |row| {
+            Ok(review_view(row, 0))
+        })
         .optional()?;
     review.ok_or(StoreError::UnknownSubmission(subject_id))?
 }
@@ -216,11 +237,16 @@ fn review_view(row: &Row, first: usize) -> Result<ReviewView> {
     let state: String = row.get(first)?;
     let assignee: Option<String> = row.get(first + 4)?;
     Ok(ReviewView {
-        state: ReviewState::parse(&state).ok_or(StoreError::Corrupt { column: "reviews.state", value: state })?,
+        state: ReviewState::parse(&state).ok_or(StoreError::Corrupt {
+            column: "reviews.state",
+            value: state,
+        })?,
         version: row.get(first + 1)?,
         flags: serde_json::from_str(&row.get::<_, String>(first + 2)?)?,
         reason: row.get(first + 3)?,
-        assignee_id: assignee.map(|text| parse_uuid("reviews.assignee_id", &text)).transpose()?,
+        assignee_id: assignee
+            .map(|text| parse_uuid("reviews.assignee_id", &text))
+            .transpose()?,
         conflicts: serde_json::from_str(&row.get::<_, String>(first + 5)?)?,
     })
 }
@@ -231,7 +257,11 @@ fn submission_view(row: &Row) -> Result<SubmissionView> {
         record: serde_json::from_str(&row.get::<_, String>(0)?)?,
         local_state: LocalState::parse(&row.get::<_, String>(1)?)?,
         local_reason: row.get(2)?,
-        review: if has_review { Some(review_view(row, 4)?) } else { None },
+        review: if has_review {
+            Some(review_view(row, 4)?)
+        } else {
+            None
+        },
         photos_total: row.get(10)?,
         photos_sent: row.get(11)?,
     })

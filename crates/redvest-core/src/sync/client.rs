@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use redvest_proto::wire::{
-    ChangesResponse, DecisionRequest, DecisionResponse, ErrorBody, Health, PhotoStatus, PushRequest, PushResponse,
-    SignInRequest, SignInResponse,
+    ChangesResponse, DecisionRequest, DecisionResponse, ErrorBody, Health, PhotoStatus,
+    PushRequest, PushResponse, SignInRequest, SignInResponse,
 };
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -27,7 +27,7 @@ pub struct SyncClient {
     base_url: String,
 }
 
-/// Whether a route answers HTTP 409 with its ordinary body.
+/// Whether a route returns its ordinary body with HTTP 409.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Conflict {
     HasBody,
@@ -37,11 +37,16 @@ enum Conflict {
 impl SyncClient {
     /// Builds a client for a server such as `https://redvest.example.cn`.
     pub fn new(base_url: &str) -> Result<Self, SyncError> {
-        let parsed = reqwest::Url::parse(base_url)
-            .map_err(|error| SyncError::InvalidUrl { url: base_url.to_owned(), reason: error.to_string() })?;
+        let parsed = reqwest::Url::parse(base_url).map_err(|error| SyncError::InvalidUrl {
+            url: base_url.to_owned(),
+            reason: error.to_string(),
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             let reason = "use an http:// or https:// address".to_owned();
-            return Err(SyncError::InvalidUrl { url: base_url.to_owned(), reason });
+            return Err(SyncError::InvalidUrl {
+                url: base_url.to_owned(),
+                reason,
+            });
         }
 
         let http = reqwest::Client::builder()
@@ -49,7 +54,10 @@ impl SyncClient {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(SyncError::Connect)?;
-        Ok(Self { http, base_url: base_url.trim_end_matches('/').to_owned() })
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// Returns the server URL without a trailing slash.
@@ -67,20 +75,46 @@ impl SyncClient {
     }
 
     /// Sends `POST /v1/session` and returns the token and member.
-    pub async fn sign_in(&self, phone: &str, password: &str, device_id: Uuid) -> Result<SignInResponse, SyncError> {
-        let request = SignInRequest { phone: phone.to_owned(), password: password.to_owned(), device_id };
-        send(self.http.post(self.url("session")).json(&request), Conflict::IsError).await
+    pub async fn sign_in(
+        &self,
+        phone: &str,
+        password: &str,
+        device_id: Uuid,
+    ) -> Result<SignInResponse, SyncError> {
+        let request = SignInRequest {
+            phone: phone.to_owned(),
+            password: password.to_owned(),
+            device_id,
+        };
+        send(
+            self.http.post(self.url("session")).json(&request),
+            Conflict::IsError,
+        )
+        .await
     }
 
     /// Sends `POST /v1/push`. A 409 carries the same body as a 200, with the
     /// conflicting records marked in it.
-    pub async fn push(&self, token: &str, request: &PushRequest) -> Result<PushResponse, SyncError> {
-        let builder = self.http.post(self.url("push")).bearer_auth(token).json(request);
+    pub async fn push(
+        &self,
+        token: &str,
+        request: &PushRequest,
+    ) -> Result<PushResponse, SyncError> {
+        let builder = self
+            .http
+            .post(self.url("push"))
+            .bearer_auth(token)
+            .json(request);
         send(builder, Conflict::HasBody).await
     }
 
     /// Sends `GET /v1/changes?after=N&limit=M`.
-    pub async fn changes(&self, token: &str, after: i64, limit: u32) -> Result<ChangesResponse, SyncError> {
+    pub async fn changes(
+        &self,
+        token: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<ChangesResponse, SyncError> {
         let builder = self
             .http
             .get(self.url("changes"))
@@ -91,7 +125,10 @@ impl SyncClient {
 
     /// Sends `GET /v1/photos/{sha256}/status`.
     pub async fn photo_status(&self, token: &str, sha256: &str) -> Result<PhotoStatus, SyncError> {
-        let builder = self.http.get(self.url(&format!("photos/{sha256}/status"))).bearer_auth(token);
+        let builder = self
+            .http
+            .get(self.url(&format!("photos/{sha256}/status")))
+            .bearer_auth(token);
         send(builder, Conflict::IsError).await
     }
 
@@ -114,7 +151,10 @@ impl SyncClient {
             .header("Upload-Offset", offset)
             .header("Upload-Length", total)
             .header("Chunk-Sha256", checksum)
-            .header(reqwest::header::CONTENT_TYPE, "application/offset+octet-stream")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/offset+octet-stream",
+            )
             .body(chunk);
         let response = builder.send().await.map_err(SyncError::Connect)?;
         if response.status() == StatusCode::CONFLICT {
@@ -126,27 +166,40 @@ impl SyncClient {
     }
 
     /// Sends `POST /v1/decisions`. A 409 carries the decision's conflict outcome.
-    pub async fn decide(&self, token: &str, request: &DecisionRequest) -> Result<DecisionResponse, SyncError> {
-        let builder = self.http.post(self.url("decisions")).bearer_auth(token).json(request);
+    pub async fn decide(
+        &self,
+        token: &str,
+        request: &DecisionRequest,
+    ) -> Result<DecisionResponse, SyncError> {
+        let builder = self
+            .http
+            .post(self.url("decisions"))
+            .bearer_auth(token)
+            .json(request);
         send(builder, Conflict::HasBody).await
     }
 }
 
-async fn send<T: DeserializeOwned>(builder: RequestBuilder, conflict: Conflict) -> Result<T, SyncError> {
+async fn send<T: DeserializeOwned>(
+    builder: RequestBuilder,
+    conflict: Conflict,
+) -> Result<T, SyncError> {
     let response = builder.send().await.map_err(SyncError::Connect)?;
     read(response, conflict).await
 }
 
 async fn read<T: DeserializeOwned>(response: Response, conflict: Conflict) -> Result<T, SyncError> {
     let status = response.status();
-    let accepted = status.is_success() || (status == StatusCode::CONFLICT && conflict == Conflict::HasBody);
+    let accepted =
+        status.is_success() || (status == StatusCode::CONFLICT && conflict == Conflict::HasBody);
     if !accepted {
         return Err(http_error(response).await);
     }
 
     let bytes = response.bytes().await.map_err(SyncError::Connect)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|error| SyncError::InvalidResponse(format!("HTTP {status} body does not parse: {error}")))
+    serde_json::from_slice(&bytes).map_err(|error| {
+        SyncError::InvalidResponse(format!("HTTP {status} body does not parse: {error}"))
+    })
 }
 
 async fn http_error(response: Response) -> SyncError {
@@ -155,9 +208,17 @@ async fn http_error(response: Response) -> SyncError {
     let body = response.bytes().await.unwrap_or_default();
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(body) => (body.code, body.message),
-        Err(_) => ("unknown".to_owned(), String::from_utf8_lossy(&body).chars().take(200).collect()),
+        Err(_) => (
+            "unknown".to_owned(),
+            String::from_utf8_lossy(&body).chars().take(200).collect(),
+        ),
     };
-    SyncError::Http { status, code, message, retry_after }
+    SyncError::Http {
+        status,
+        code,
+        message,
+        retry_after,
+    }
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -181,10 +242,15 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        let now = DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-09-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let cases = [
             ("120", Some(Duration::from_secs(120))),
-            ("Tue, 01 Sep 2026 08:00:30 GMT", Some(Duration::from_secs(30))),
+            (
+                "Tue, 01 Sep 2026 08:00:30 GMT",
+                Some(Duration::from_secs(30)),
+            ),
             ("Tue, 01 Sep 2026 07:59:00 GMT", Some(Duration::ZERO)),
             ("soon", None),
         ];
@@ -200,7 +266,10 @@ mod tests {
     fn url_must_be_http() {
         let cases = ["ftp://example.cn", "not a url"];
         for url in cases {
-            assert!(matches!(SyncClient::new(url), Err(SyncError::InvalidUrl { .. })), "{url}");
+            assert!(
+                matches!(SyncClient::new(url), Err(SyncError::InvalidUrl { .. })),
+                "{url}"
+            );
         }
     }
 }

@@ -1,8 +1,9 @@
-//! The background sync loop. It owns its own store connection, runs
-//! [`sync_once`] and then waits: 30 s after a good run, an exponential
-//! backoff with full jitter (1 s up to 5 min) or the server's `Retry-After`
-//! after a failed one, and until the next nudge when the member must sign in.
-//! It runs on the caller's tokio runtime and never builds its own.
+//! The background sync loop. It owns its own store connection and runs
+//! [`sync_once`] again and again. After a good run it waits 30 s. After a
+//! failed run it waits the server's `Retry-After`, or else an exponential
+//! backoff with full jitter from 1 s up to 5 min. When the member must sign
+//! in, it waits for the next nudge. It runs on the caller's tokio runtime
+//! and never builds its own.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,15 +25,15 @@ pub const PERIODIC: Duration = Duration::from_secs(30);
 /// The first backoff step after a failed run.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 
-/// The longest backoff step.
+/// The maximum backoff step.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 
-/// The longest `Retry-After` the engine honours.
+/// The maximum `Retry-After` the engine honours.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60 * 60);
 
 /// Supplies the session token, which the app keeps in the OS secret store.
 pub trait TokenSource: Send + Sync + 'static {
-    /// Returns the current token, or `None` when nobody is signed in.
+    /// Returns the current token, or `None` when no member is signed in.
     fn token(&self) -> Option<String>;
 }
 
@@ -80,8 +81,20 @@ impl SyncEngine {
         let nudge = Arc::new(Notify::new());
         let (status_tx, status) = watch::channel(SyncStatus::default());
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(run_loop(db_path, base_url, tokens, nudge.clone(), status_tx, stop_rx));
-        SyncHandle { nudge, status, stop, task }
+        let task = tokio::spawn(run_loop(
+            db_path,
+            base_url,
+            tokens,
+            nudge.clone(),
+            status_tx,
+            stop_rx,
+        ));
+        SyncHandle {
+            nudge,
+            status,
+            stop,
+            task,
+        }
     }
 }
 
@@ -119,11 +132,17 @@ async fn run_loop(
         Ok(parts) => parts,
         Err(error) => {
             error!(%error, "sync loop could not start");
-            let _ = status.send(SyncStatus { last_error: Some(error.to_string()), ..SyncStatus::default() });
+            let _ = status.send(SyncStatus {
+                last_error: Some(error.to_string()),
+                ..SyncStatus::default()
+            });
             return;
         }
     };
-    let device_id = store.device_id().map(|id| id.to_string()).unwrap_or_default();
+    let device_id = store
+        .device_id()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
     info!(%device_id, server = client.base_url(), "sync loop started");
 
     let mut failures = 0;
@@ -132,7 +151,11 @@ async fn run_loop(
         failures = if outcome.is_ok() { 0 } else { failures + 1 };
         publish(&store, &status);
 
-        let wait = next_wait(outcome.as_ref().map(|_| ()), failures, rand::thread_rng().gen());
+        let wait = next_wait(
+            outcome.as_ref().map(|_| ()),
+            failures,
+            rand::thread_rng().gen(),
+        );
         if let Err(error) = &outcome {
             info!(%device_id, %error, ?wait, failures, "sync will retry");
         }
@@ -158,11 +181,17 @@ async fn open(db_path: PathBuf, base_url: &str) -> Result<(Store, SyncClient), S
     let client = SyncClient::new(base_url)?;
     let store = tokio::task::spawn_blocking(move || Store::open(db_path))
         .await
-        .map_err(|error| SyncError::InvalidResponse(format!("store open task failed: {error}")))??;
+        .map_err(|error| {
+            SyncError::InvalidResponse(format!("store open task failed: {error}"))
+        })??;
     Ok((store, client))
 }
 
-async fn run_once(store: &Store, client: &SyncClient, tokens: &dyn TokenSource) -> Result<SyncReport, SyncError> {
+async fn run_once(
+    store: &Store,
+    client: &SyncClient,
+    tokens: &dyn TokenSource,
+) -> Result<SyncReport, SyncError> {
     let Some(token) = tokens.token() else {
         store.note_sync_failure(SIGN_IN_MESSAGE, true)?;
         return Err(SyncError::Http {
@@ -188,8 +217,16 @@ fn publish(store: &Store, status: &watch::Sender<SyncStatus>) {
 mod tests {
     use super::*;
 
+    /// Name, run outcome, failures in a row, jitter and expected wait.
+    type Case<'a> = (&'a str, Result<(), &'a SyncError>, u32, f64, Wait);
+
     fn server_error(status: u16, retry_after: Option<Duration>) -> SyncError {
-        SyncError::Http { status, code: "x".into(), message: "x".into(), retry_after }
+        SyncError::Http {
+            status,
+            code: "x".into(),
+            message: "x".into(),
+            retry_after,
+        }
     }
 
     #[test]
@@ -197,13 +234,43 @@ mod tests {
         let unavailable = server_error(503, Some(Duration::from_secs(42)));
         let internal = server_error(500, None);
         let unauthorized = server_error(401, None);
-        let cases: [(&str, Result<(), &SyncError>, u32, f64, Wait); 6] = [
+        let cases: [Case; 6] = [
             ("good run", Ok(()), 0, 0.5, Wait::For(PERIODIC)),
-            ("retry-after honoured", Err(&unavailable), 3, 0.5, Wait::For(Duration::from_secs(42))),
-            ("first failure full jitter top", Err(&internal), 1, 1.0, Wait::For(Duration::from_secs(1))),
-            ("fourth failure", Err(&internal), 4, 1.0, Wait::For(Duration::from_secs(8))),
-            ("capped at five minutes", Err(&internal), 30, 1.0, Wait::For(BACKOFF_MAX)),
-            ("auth waits for nudge", Err(&unauthorized), 1, 0.5, Wait::UntilNudge),
+            (
+                "retry-after honoured",
+                Err(&unavailable),
+                3,
+                0.5,
+                Wait::For(Duration::from_secs(42)),
+            ),
+            (
+                "first failure full jitter top",
+                Err(&internal),
+                1,
+                1.0,
+                Wait::For(Duration::from_secs(1)),
+            ),
+            (
+                "fourth failure",
+                Err(&internal),
+                4,
+                1.0,
+                Wait::For(Duration::from_secs(8)),
+            ),
+            (
+                "capped at five minutes",
+                Err(&internal),
+                30,
+                1.0,
+                Wait::For(BACKOFF_MAX),
+            ),
+            (
+                "auth waits for nudge",
+                Err(&unauthorized),
+                1,
+                0.5,
+                Wait::UntilNudge,
+            ),
         ];
         for (name, outcome, failures, jitter, expected) in cases {
             assert_eq!(next_wait(outcome, failures, jitter), expected, "{name}");

@@ -1,13 +1,13 @@
-//! The error type of the sync client, classified so the retry logic reads
-//! types instead of messages: transient errors are retried with backoff,
-//! auth errors stop the run until the member signs in again, and the rest
-//! are permanent for the request that raised them.
+//! The error type of the sync client. Errors are classified so the retry
+//! logic reads types instead of messages. Transient errors are retried with
+//! backoff, and auth errors stop the run until the member signs in again.
+//! The rest are permanent for the request that raised them.
 
 use std::time::Duration;
 
 use crate::error::StoreError;
 
-/// Why a sync request or run failed.
+/// The cause of a failed sync request or run.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("invalid server URL {url:?}: {reason}")]
@@ -48,7 +48,13 @@ impl SyncError {
 
     /// Tells whether the session token was refused, so the member must sign in.
     pub fn is_auth(&self) -> bool {
-        matches!(self, SyncError::Http { status: 401 | 403, .. })
+        matches!(
+            self,
+            SyncError::Http {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 
     /// Returns the wait the server asked for, if it sent `Retry-After`.

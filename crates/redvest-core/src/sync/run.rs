@@ -30,10 +30,10 @@ const ITEM_RETRY: Duration = Duration::from_secs(15 * 60);
 /// How many offset corrections one photo upload accepts in a run.
 const MAX_OFFSET_CORRECTIONS: u32 = 3;
 
-/// The message stored when the server refuses the session token.
+/// The message stored when the server rejects the session token.
 pub const SIGN_IN_MESSAGE: &str = "the session expired or was revoked: sign in again";
 
-/// What one sync run did.
+/// The counts of one sync run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     /// The server epoch changed and everything was queued again.
@@ -49,7 +49,11 @@ pub struct SyncReport {
 
 /// Runs one sync pass and records its outcome in the store. A 401 or 403
 /// stops the run at once and marks the session as needing a new sign-in.
-pub async fn sync_once(store: &Store, client: &SyncClient, token: &str) -> Result<SyncReport, SyncError> {
+pub async fn sync_once(
+    store: &Store,
+    client: &SyncClient,
+    token: &str,
+) -> Result<SyncReport, SyncError> {
     let outcome = run_steps(store, client, token).await;
     match &outcome {
         Ok(report) => {
@@ -58,7 +62,7 @@ pub async fn sync_once(store: &Store, client: &SyncClient, token: &str) -> Resul
         }
         Err(error) if error.is_auth() => {
             store.note_sync_failure(SIGN_IN_MESSAGE, true)?;
-            warn!(%error, "sync stopped: session refused");
+            warn!(%error, "sync stopped: session token rejected");
         }
         Err(error) => {
             store.note_sync_failure(&error.to_string(), false)?;
@@ -68,7 +72,11 @@ pub async fn sync_once(store: &Store, client: &SyncClient, token: &str) -> Resul
     outcome
 }
 
-async fn run_steps(store: &Store, client: &SyncClient, token: &str) -> Result<SyncReport, SyncError> {
+async fn run_steps(
+    store: &Store,
+    client: &SyncClient,
+    token: &str,
+) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let health = client.health().await?;
     report.epoch_changed = store.adopt_epoch(health.epoch)?;
@@ -88,8 +96,16 @@ async fn push_records(
 ) -> Result<(), SyncError> {
     let device_id = store.device_id()?;
     while let Some(batch) = store.next_push_batch(PUSH_BATCH_MAX)? {
-        let request = PushRequest { device_id, batch_seq: batch.batch_seq, records: batch.records };
-        debug!(batch_seq = request.batch_seq, records = request.records.len(), "pushing batch");
+        let request = PushRequest {
+            device_id,
+            batch_seq: batch.batch_seq,
+            records: batch.records,
+        };
+        debug!(
+            batch_seq = request.batch_seq,
+            records = request.records.len(),
+            "pushing batch"
+        );
         let response = match client.push(token, &request).await {
             Ok(response) => response,
             Err(error) => {
@@ -98,7 +114,10 @@ async fn push_records(
             }
         };
         if response.batch_seq != request.batch_seq {
-            let message = format!("push of batch {} was acknowledged as batch {}", request.batch_seq, response.batch_seq);
+            let message = format!(
+                "push of batch {} was acknowledged as batch {}",
+                request.batch_seq, response.batch_seq
+            );
             return Err(SyncError::InvalidResponse(message));
         }
 
@@ -108,7 +127,10 @@ async fn push_records(
         report.conflicts += counts.conflicts;
         report.rejected += counts.rejected;
         if counts.stored + counts.conflicts + counts.rejected == 0 {
-            let message = format!("push of batch {} acknowledged none of its records", request.batch_seq);
+            let message = format!(
+                "push of batch {} acknowledged none of its records",
+                request.batch_seq
+            );
             return Err(SyncError::InvalidResponse(message));
         }
     }
@@ -127,7 +149,12 @@ async fn upload_photos(
             Err(error) if error.is_transient() || error.is_auth() => return Err(error),
             Err(error) => {
                 warn!(sha256 = %photo.sha256, %error, "photo upload failed; retrying later");
-                store.note_outbox_failure("photo", &photo.sha256, &error.to_string(), ITEM_RETRY)?;
+                store.note_outbox_failure(
+                    "photo",
+                    &photo.sha256,
+                    &error.to_string(),
+                    ITEM_RETRY,
+                )?;
             }
         }
     }
@@ -135,24 +162,41 @@ async fn upload_photos(
 }
 
 /// Uploads the rest of one photo from the offset the server holds.
-async fn upload_photo(store: &Store, client: &SyncClient, token: &str, photo: &PendingPhoto) -> Result<(), SyncError> {
+async fn upload_photo(
+    store: &Store,
+    client: &SyncClient,
+    token: &str,
+    photo: &PendingPhoto,
+) -> Result<(), SyncError> {
     let status = client.photo_status(token, &photo.sha256).await?;
     if status.complete {
         store.mark_photo_done(&photo.sha256)?;
         return Ok(());
     }
 
-    let photo_file_error = |source| SyncError::PhotoFile { path: photo.path.display().to_string(), source };
-    let mut file = tokio::fs::File::open(&photo.path).await.map_err(photo_file_error)?;
+    let photo_file_error = |source| SyncError::PhotoFile {
+        path: photo.path.display().to_string(),
+        source,
+    };
+    let mut file = tokio::fs::File::open(&photo.path)
+        .await
+        .map_err(photo_file_error)?;
     let mut offset = status.bytes_received;
     let mut corrections = 0;
     info!(sha256 = %photo.sha256, offset, bytes = photo.bytes, "uploading photo");
     while offset < photo.bytes {
-        let chunk = read_chunk(&mut file, offset, photo.bytes).await.map_err(photo_file_error)?;
-        match client.upload_photo_chunk(token, &photo.sha256, offset, photo.bytes, chunk).await {
+        let chunk = read_chunk(&mut file, offset, photo.bytes)
+            .await
+            .map_err(photo_file_error)?;
+        match client
+            .upload_photo_chunk(token, &photo.sha256, offset, photo.bytes, chunk)
+            .await
+        {
             Ok(status) if status.complete => break,
             Ok(status) => offset = status.bytes_received,
-            Err(SyncError::OffsetMismatch { server_offset }) if corrections < MAX_OFFSET_CORRECTIONS => {
+            Err(SyncError::OffsetMismatch { server_offset })
+                if corrections < MAX_OFFSET_CORRECTIONS =>
+            {
                 corrections += 1;
                 debug!(sha256 = %photo.sha256, offset, server_offset, "continuing from the server's offset");
                 offset = server_offset;
@@ -164,14 +208,21 @@ async fn upload_photo(store: &Store, client: &SyncClient, token: &str, photo: &P
 
     let status = client.photo_status(token, &photo.sha256).await?;
     if !status.complete {
-        let message = format!("server holds {} of {} bytes after the last chunk", status.bytes_received, photo.bytes);
+        let message = format!(
+            "server holds {} of {} bytes after the last chunk",
+            status.bytes_received, photo.bytes
+        );
         return Err(SyncError::InvalidResponse(message));
     }
     store.mark_photo_done(&photo.sha256)?;
     Ok(())
 }
 
-async fn read_chunk(file: &mut tokio::fs::File, offset: u64, total: u64) -> std::io::Result<Vec<u8>> {
+async fn read_chunk(
+    file: &mut tokio::fs::File,
+    offset: u64,
+    total: u64,
+) -> std::io::Result<Vec<u8>> {
     let length = (total - offset).min(PHOTO_CHUNK_BYTES as u64) as usize;
     let mut chunk = vec![0; length];
     file.seek(SeekFrom::Start(offset)).await?;
@@ -211,7 +262,10 @@ async fn pull_changes(
         let after = store.cursor()?;
         let page = client.changes(token, after, CHANGES_PAGE).await?;
         if store.server_epoch()? != Some(page.epoch) {
-            let message = format!("changes came from server epoch {}, not the one checked at start", page.epoch);
+            let message = format!(
+                "changes came from server epoch {}, not the one checked at start",
+                page.epoch
+            );
             return Err(SyncError::InvalidResponse(message));
         }
 

@@ -15,7 +15,9 @@ use axum::response::Response;
 use chrono::{NaiveTime, Utc};
 use redvest_core::store::Store;
 use redvest_proto::geo::Fix;
-use redvest_proto::wire::{Change, ChangesResponse, Entity, Fence, Member, Role, SchoolCalendar, Site};
+use redvest_proto::wire::{
+    Change, ChangesResponse, Entity, Fence, Member, Role, SchoolCalendar, Site,
+};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -32,7 +34,11 @@ pub fn site(name: &str) -> Site {
     Site {
         id: Uuid::now_v7(),
         name: name.to_owned(),
-        fence: Fence::Circle { lat: 36.6512, lon: 117.1201, radius_m: 100.0 },
+        fence: Fence::Circle {
+            lat: 36.6512,
+            lon: 117.1201,
+            radius_m: 100.0,
+        },
         time_zone: "Asia/Shanghai".to_owned(),
         windows: (1..=7)
             .map(|weekday| redvest_proto::wire::DutyWindow {
@@ -67,10 +73,18 @@ pub fn page(first_seq: i64, entities: Vec<Entity>) -> ChangesResponse {
     let changes: Vec<Change> = entities
         .into_iter()
         .enumerate()
-        .map(|(index, entity)| Change { seq: first_seq + index as i64, entity })
+        .map(|(index, entity)| Change {
+            seq: first_seq + index as i64,
+            entity,
+        })
         .collect();
     let cursor = changes.last().map_or(first_seq - 1, |change| change.seq);
-    ChangesResponse { epoch: Uuid::nil(), changes, cursor, more: false }
+    ChangesResponse {
+        epoch: Uuid::nil(),
+        changes,
+        cursor,
+        more: false,
+    }
 }
 
 /// A store in a fresh temporary directory.
@@ -91,8 +105,12 @@ impl TestStore {
         let test = Self::new();
         let member = member(role);
         let site = site("实验小学东门");
-        test.store.set_session(&member, "http://127.0.0.1:9").unwrap();
-        test.store.apply_changes(&page(1, vec![Entity::Site(site.clone())])).unwrap();
+        test.store
+            .set_session(&member, "http://127.0.0.1:9")
+            .unwrap();
+        test.store
+            .apply_changes(&page(1, vec![Entity::Site(site.clone())]))
+            .unwrap();
         (test, member, site)
     }
 
@@ -139,7 +157,11 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(seeded_template().path().join("redvest.db"), dir.path().join("redvest.db")).unwrap();
+        std::fs::copy(
+            seeded_template().path().join("redvest.db"),
+            dir.path().join("redvest.db"),
+        )
+        .unwrap();
         Self::serve(dir).await
     }
 
@@ -152,7 +174,11 @@ impl TestServer {
         tokio::spawn(redvest_server::serve::serve(listener, store, async {
             let _ = stopped.await;
         }));
-        Self { dir, url, stop: Some(stop) }
+        Self {
+            dir,
+            url,
+            stop: Some(stop),
+        }
     }
 
     pub fn db(&self) -> rusqlite::Connection {
@@ -172,12 +198,12 @@ impl Drop for TestServer {
     }
 }
 
-/// A fault the proxy injects into the next request whose path starts with a prefix.
+/// A fault the proxy injects into a request.
 #[derive(Debug, Clone)]
 pub enum Fault {
-    /// Answer with this status and an error body, without forwarding.
+    /// Respond with this status and an error body, without forwarding.
     Status(u16),
-    /// Answer 503 with `Retry-After: 7`, without forwarding.
+    /// Respond 503 with `Retry-After: 7`, without forwarding.
     RetryAfter,
     /// Forward the request, then drop the connection before the response.
     DropResponse,
@@ -186,7 +212,7 @@ pub enum Fault {
 #[derive(Default)]
 struct ProxyState {
     upstream: String,
-    faults: Mutex<VecDeque<(String, Fault)>>,
+    faults: Mutex<VecDeque<(String, usize, Fault)>>,
     requests: Mutex<Vec<String>>,
 }
 
@@ -199,17 +225,32 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub async fn start(upstream: &str) -> Self {
-        let state = Arc::new(ProxyState { upstream: upstream.to_owned(), ..ProxyState::default() });
-        let app = axum::Router::new().fallback(forward).with_state(state.clone());
+        let state = Arc::new(ProxyState {
+            upstream: upstream.to_owned(),
+            ..ProxyState::default()
+        });
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(state.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, state }
     }
 
-    /// Injects `fault` into the next request whose path starts with `prefix`.
-    pub fn inject(&self, prefix: &str, fault: Fault) {
-        self.state.faults.lock().unwrap().push_back((prefix.to_owned(), fault));
+    /// Injects `fault` into the next request whose `METHOD /path` line
+    /// contains `pattern`.
+    pub fn inject(&self, pattern: &str, fault: Fault) {
+        self.inject_after(pattern, 0, fault);
+    }
+
+    /// Lets `skip` matching requests through, then injects `fault` into the next one.
+    pub fn inject_after(&self, pattern: &str, skip: usize, fault: Fault) {
+        self.state
+            .faults
+            .lock()
+            .unwrap()
+            .push_back((pattern.to_owned(), skip, fault));
     }
 
     /// Returns the requests seen so far, as `METHOD /path`.
@@ -218,23 +259,36 @@ impl FaultProxy {
     }
 
     pub fn count(&self, prefix: &str) -> usize {
-        self.requests().iter().filter(|line| line.contains(prefix)).count()
+        self.requests()
+            .iter()
+            .filter(|line| line.contains(prefix))
+            .count()
     }
 }
 
-fn take_fault(state: &ProxyState, path: &str) -> Option<Fault> {
+fn take_fault(state: &ProxyState, line: &str) -> Option<Fault> {
     let mut faults = state.faults.lock().unwrap();
-    let index = faults.iter().position(|(prefix, _)| path.starts_with(prefix.as_str()))?;
-    faults.remove(index).map(|(_, fault)| fault)
+    let index = faults
+        .iter()
+        .position(|(pattern, _, _)| line.contains(pattern.as_str()))?;
+    if faults[index].1 > 0 {
+        faults[index].1 -= 1;
+        return None;
+    }
+    faults.remove(index).map(|(_, _, fault)| fault)
 }
 
 async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Response {
     let method = request.method().clone();
-    let path_and_query = request.uri().path_and_query().map(|value| value.to_string()).unwrap_or_default();
-    let path = request.uri().path().to_owned();
-    state.requests.lock().unwrap().push(format!("{method} {path}"));
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|value| value.to_string())
+        .unwrap_or_default();
+    let line = format!("{method} {}", request.uri().path());
+    state.requests.lock().unwrap().push(line.clone());
 
-    let fault = take_fault(&state, &path);
+    let fault = take_fault(&state, &line);
     match fault {
         Some(Fault::Status(status)) => return error_response(status, None),
         Some(Fault::RetryAfter) => return error_response(503, Some("7")),
@@ -243,7 +297,8 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
 
     let headers = request.headers().clone();
     let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
-    let mut upstream = reqwest::Client::new().request(method, format!("{}{path_and_query}", state.upstream));
+    let mut upstream =
+        reqwest::Client::new().request(method, format!("{}{path_and_query}", state.upstream));
     for (name, value) in headers.iter() {
         if name != "host" && name != "content-length" {
             upstream = upstream.header(name, value);
@@ -262,7 +317,9 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
             response = response.header(name, value.as_bytes());
         }
     }
-    response.body(Body::from(reply.bytes().await.unwrap())).unwrap()
+    response
+        .body(Body::from(reply.bytes().await.unwrap()))
+        .unwrap()
 }
 
 fn error_response(status: u16, retry_after: Option<&str>) -> Response {
@@ -271,7 +328,10 @@ fn error_response(status: u16, retry_after: Option<&str>) -> Response {
     if let Some(seconds) = retry_after {
         response = response.header("retry-after", seconds);
     }
-    response.header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()
+    response
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
 }
 
 /// Returns the path of the phone database inside a test store.

@@ -1,0 +1,436 @@
+//! Sync tests: the phone's store and sync client against a real server on
+//! 127.0.0.1 port 0, with a fault-injecting proxy where a fault is needed.
+
+mod support;
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use image::codecs::jpeg::JpegEncoder;
+use redvest_core::store::{LeadDraft, LeadPhoto, LocalState, Store};
+use redvest_core::sync::run::SIGN_IN_MESSAGE;
+use redvest_core::sync::{sync_once, SyncClient, SyncEngine, SyncError, TokenSource};
+use redvest_proto::records::{LeadCategory, PatrolMode, PhotoRef, PositionSource};
+use redvest_proto::review::{Action, ReviewState};
+use redvest_proto::wire::Site;
+use sha2::{Digest, Sha256};
+use support::{
+    fix, Fault, FaultProxy, TestServer, TestStore, DEMO_PASSWORD, LEADER_PHONE, VOLUNTEER_PHONE,
+};
+
+/// A phone: a store signed in to the server at `url`, its client and token.
+struct Phone {
+    test: TestStore,
+    client: SyncClient,
+    token: String,
+}
+
+impl Phone {
+    async fn sign_in(url: &str, phone: &str) -> Self {
+        let test = TestStore::new();
+        let client = SyncClient::new(url).unwrap();
+        let device_id = test.store.device_id().unwrap();
+        let session = client
+            .sign_in(phone, DEMO_PASSWORD, device_id)
+            .await
+            .unwrap();
+        test.store.set_session(&session.member, url).unwrap();
+        Self {
+            test,
+            client,
+            token: session.token,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.test.store
+    }
+
+    async fn sync(&self) -> Result<redvest_core::sync::SyncReport, SyncError> {
+        sync_once(self.store(), &self.client, &self.token).await
+    }
+
+    /// The first demo site, pulled from the server on first sync.
+    async fn first_site(&self) -> Site {
+        self.sync().await.unwrap();
+        self.store()
+            .sites()
+            .unwrap()
+            .into_iter()
+            .next()
+            .expect("server sent no sites")
+    }
+
+    fn site_centre(site: &Site) -> (f64, f64) {
+        match &site.fence {
+            redvest_proto::wire::Fence::Circle { lat, lon, .. } => (*lat, *lon),
+            redvest_proto::wire::Fence::Polygon { ring } => ring[0],
+        }
+    }
+
+    /// Captures a lead with one noisy JPEG of about `side` pixels square.
+    fn capture_lead(&self, side: u32) -> (uuid::Uuid, String, u64) {
+        let bytes = noisy_jpeg(side);
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let path = self.test.photo_file(&format!("{sha256}.jpg"), &bytes);
+        let draft = LeadDraft {
+            category: LeadCategory::FireHazard,
+            note: "楼道堆放杂物".to_owned(),
+            position: Some(fix(36.6512, 117.1201)),
+            position_source: PositionSource::Fix,
+            address: None,
+            photos: vec![LeadPhoto {
+                photo: PhotoRef {
+                    sha256: sha256.clone(),
+                    bytes: bytes.len() as u64,
+                    width: side,
+                    height: side,
+                },
+                path,
+            }],
+            patrol_id: None,
+        };
+        (
+            self.store().capture_lead(draft).unwrap(),
+            sha256,
+            bytes.len() as u64,
+        )
+    }
+}
+
+/// Encodes a JPEG of pseudo-random pixels, which compresses badly on purpose.
+fn noisy_jpeg(side: u32) -> Vec<u8> {
+    let mut state: u32 = 0x9e37_79b9;
+    let image = image::RgbImage::from_fn(side, side, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let mut bytes = Vec::new();
+    JpegEncoder::new_with_quality(&mut Cursor::new(&mut bytes), 90)
+        .encode_image(&image)
+        .unwrap();
+    bytes
+}
+
+fn record_row(test: &TestStore, id: &str) -> (String, String, Option<String>) {
+    test.raw()
+        .query_row(
+            "SELECT json, state, reason FROM records WHERE id = ?1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn push_stores_clock_in_once() {
+    let server = TestServer::start().await;
+    let phone = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    let site = phone.first_site().await;
+    let (lat, lon) = Phone::site_centre(&site);
+    let receipt = phone
+        .store()
+        .clock_in(site.id, Some(fix(lat, lon)), None, None)
+        .unwrap();
+
+    let report = phone.sync().await.unwrap();
+    let again = phone.sync().await.unwrap();
+
+    assert_eq!(report.stored, 1);
+    assert_eq!(again.stored, 0);
+    let id = receipt.shift_id.to_string();
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM records WHERE id = ?1", &id),
+        1
+    );
+    assert_eq!(record_row(&phone.test, &id).1, "sent");
+    assert_eq!(phone.store().sync_status().unwrap().pending, 0);
+}
+
+#[tokio::test]
+async fn server_error_leaves_record_queued() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+    let site = phone.first_site().await;
+    let receipt = phone.store().clock_in(site.id, None, None, None).unwrap();
+    let id = receipt.shift_id.to_string();
+    let before = record_row(&phone.test, &id);
+    proxy.inject("/v1/push", Fault::Status(500));
+
+    let result = phone.sync().await;
+
+    let error = result.expect_err("a 500 must fail the run");
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(record_row(&phone.test, &id), before);
+    assert_eq!(
+        phone
+            .test
+            .count("SELECT COUNT(*) FROM outbox WHERE kind = 'record'"),
+        1
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM records WHERE id = ?1", &id),
+        0
+    );
+}
+
+#[tokio::test]
+async fn unauthorized_stops_after_one_request() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let mut phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+    for _ in 0..250 {
+        let patrol_id = phone
+            .store()
+            .start_patrol(PatrolMode::Walking, None)
+            .unwrap();
+        phone.store().stop_patrol(patrol_id).unwrap();
+    }
+    phone.token = "revoked-token".to_owned();
+
+    let result = phone.sync().await;
+
+    assert!(result.expect_err("a 401 must fail the run").is_auth());
+    let authorized: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|line| !line.ends_with("/v1/health") && !line.ends_with("/v1/session"))
+        .collect();
+    assert_eq!(authorized, vec!["POST /v1/push".to_owned()]);
+    let status = phone.store().sync_status().unwrap();
+    assert!(status.needs_sign_in);
+    assert_eq!(status.last_error.as_deref(), Some(SIGN_IN_MESSAGE));
+    assert_eq!(status.pending, 500);
+}
+
+#[tokio::test]
+async fn dropped_response_then_retry_stores_once() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+    let site = phone.first_site().await;
+    let receipt = phone.store().clock_in(site.id, None, None, None).unwrap();
+    let id = receipt.shift_id.to_string();
+    proxy.inject("/v1/push", Fault::DropResponse);
+
+    let lost = phone.sync().await;
+    let retried = phone.sync().await;
+
+    assert!(lost
+        .expect_err("the dropped response must fail the run")
+        .is_transient());
+    assert_eq!(retried.unwrap().stored, 1);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM records WHERE id = ?1", &id),
+        1
+    );
+    assert_eq!(record_row(&phone.test, &id).1, "sent");
+}
+
+#[tokio::test]
+async fn retry_after_is_reported() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+    proxy.inject("/v1/health", Fault::RetryAfter);
+
+    let error = phone.sync().await.expect_err("a 503 must fail the run");
+
+    assert!(error.is_transient());
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+}
+
+#[tokio::test]
+async fn photo_uploads_after_its_lead() {
+    let server = TestServer::start().await;
+    let phone = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    phone.sync().await.unwrap();
+    let (lead_id, sha256, bytes) = phone.capture_lead(700);
+    assert!(
+        bytes > 2 * 256 * 1024,
+        "the photo must need several chunks, has {bytes} bytes"
+    );
+
+    let report = phone.sync().await.unwrap();
+
+    assert_eq!(report.photos_uploaded, 1);
+    let status = phone
+        .client
+        .photo_status(&phone.token, &sha256)
+        .await
+        .unwrap();
+    assert!(status.complete);
+    assert_eq!(status.bytes_received, bytes);
+    let mine = phone.store().my_submissions().unwrap();
+    let lead = mine.iter().find(|view| view.record.id == lead_id).unwrap();
+    assert_eq!((lead.photos_sent, lead.photos_total), (1, 1));
+    assert_eq!(lead.local_state, LocalState::Sent);
+}
+
+#[tokio::test]
+async fn photo_upload_resumes_from_server_offset() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+    phone.sync().await.unwrap();
+    let (_, sha256, bytes) = phone.capture_lead(700);
+    let chunks = bytes.div_ceil(256 * 1024) as usize;
+    // The first chunk gets through and the second fails, as when the
+    // signal drops half-way through an upload.
+    proxy.inject_after("PATCH /v1/photos/", 1, Fault::Status(503));
+
+    let cut = phone.sync().await;
+    let partial = phone
+        .client
+        .photo_status(&phone.token, &sha256)
+        .await
+        .unwrap();
+    let resumed = phone.sync().await;
+
+    assert!(cut.expect_err("the 503 must fail the run").is_transient());
+    assert_eq!(partial.bytes_received, 256 * 1024);
+    assert_eq!(resumed.unwrap().photos_uploaded, 1);
+    assert_eq!(proxy.count("PATCH /v1/photos/"), chunks + 1);
+    let status = phone
+        .client
+        .photo_status(&phone.token, &sha256)
+        .await
+        .unwrap();
+    assert!(status.complete);
+    assert_eq!(status.bytes_received, bytes);
+}
+
+#[tokio::test]
+async fn leader_rejects_flagged_clock_in() {
+    let server = TestServer::start().await;
+    let volunteer = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    let leader = Phone::sign_in(&server.url, LEADER_PHONE).await;
+    let site = volunteer.first_site().await;
+    let (lat, lon) = Phone::site_centre(&site);
+    let receipt = volunteer
+        .store()
+        .clock_in(site.id, Some(fix(lat + 0.05, lon)), None, None)
+        .unwrap();
+    volunteer.sync().await.unwrap();
+
+    leader.sync().await.unwrap();
+    let queue = leader.store().review_queue().unwrap();
+    let item = queue
+        .iter()
+        .find(|item| item.record.id == receipt.shift_id)
+        .expect("flagged clock-in not queued");
+    leader
+        .store()
+        .decide(
+            item.record.id,
+            Action::Reject {
+                reason: "不在岗位范围内".to_owned(),
+            },
+        )
+        .unwrap();
+    let report = leader.sync().await.unwrap();
+    volunteer.sync().await.unwrap();
+
+    assert_eq!(report.decisions_sent, 1);
+    let mine = volunteer.store().my_submissions().unwrap();
+    let review = mine
+        .iter()
+        .find(|view| view.record.id == receipt.shift_id)
+        .unwrap()
+        .review
+        .clone()
+        .unwrap();
+    assert_eq!(review.state, ReviewState::Rejected);
+    assert_eq!(review.reason.as_deref(), Some("不在岗位范围内"));
+    assert!(leader
+        .store()
+        .review_queue()
+        .unwrap()
+        .iter()
+        .all(|item| item.record.id != receipt.shift_id));
+}
+
+#[tokio::test]
+async fn restored_server_gets_records_again() {
+    let server = TestServer::start().await;
+    let phone = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    let site = phone.first_site().await;
+    let receipt = phone.store().clock_in(site.id, None, None, None).unwrap();
+    phone.sync().await.unwrap();
+    let id = receipt.shift_id.to_string();
+    // Restore an older copy of the server database: the record is gone and
+    // the epoch is new.
+    let restored_dir = tempfile::tempdir().unwrap();
+    let backup = restored_dir.path().join("redvest.db");
+    drop(server);
+    let fresh = TestServer::start().await;
+    std::fs::copy(fresh.dir.path().join("redvest.db"), &backup).unwrap();
+    drop(fresh);
+    rusqlite::Connection::open(&backup)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'epoch'",
+            [uuid::Uuid::new_v4().to_string()],
+        )
+        .unwrap();
+    let restored = TestServer::serve(restored_dir).await;
+    let session = SyncClient::new(&restored.url)
+        .unwrap()
+        .sign_in(
+            VOLUNTEER_PHONE,
+            DEMO_PASSWORD,
+            phone.store().device_id().unwrap(),
+        )
+        .await
+        .unwrap();
+    let client = SyncClient::new(&restored.url).unwrap();
+
+    let report = sync_once(phone.store(), &client, &session.token)
+        .await
+        .unwrap();
+
+    assert!(report.epoch_changed);
+    assert_eq!(
+        restored.count("SELECT COUNT(*) FROM records WHERE id = ?1", &id),
+        1
+    );
+}
+
+struct FixedToken(String);
+
+impl TokenSource for FixedToken {
+    fn token(&self) -> Option<String> {
+        Some(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn engine_syncs_on_nudge() {
+    let server = TestServer::start().await;
+    let phone = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    let site = phone.first_site().await;
+    let tokens = Arc::new(FixedToken(phone.token.clone()));
+    let handle = SyncEngine::spawn(phone.test.path(), server.url.clone(), tokens);
+    let mut status = handle.status();
+    let first_run = status
+        .wait_for(|status| status.last_success.is_some())
+        .await
+        .unwrap()
+        .last_success;
+
+    phone.store().clock_in(site.id, None, None, None).unwrap();
+    handle.nudge();
+    let pushed = |status: &redvest_core::store::SyncStatus| {
+        status.last_success > first_run && status.pending == 0
+    };
+    let synced = tokio::time::timeout(Duration::from_secs(10), status.wait_for(pushed));
+
+    assert!(synced.await.is_ok(), "engine did not push after the nudge");
+    handle.shutdown().await;
+    assert_eq!(phone.store().sync_status().unwrap().pending, 0);
+}
