@@ -46,7 +46,7 @@ fn decode_jpeg(bytes: &[u8], target_long_edge: u32) -> Result<Decoded, PhotoErro
     decoder
         .read_info()
         .map_err(|e| decode_error(Format::Jpeg, e))?;
-    let info = decoder.info().ok_or_else(|| missing_frame())?;
+    let info = decoder.info().ok_or_else(missing_frame)?;
 
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     let (request_w, request_h) = scaled_request(width, height, target_long_edge);
@@ -57,7 +57,7 @@ fn decode_jpeg(bytes: &[u8], target_long_edge: u32) -> Result<Decoded, PhotoErro
     let pixels = decoder
         .decode()
         .map_err(|e| decode_error(Format::Jpeg, e))?;
-    let format = decoder.info().ok_or_else(|| missing_frame())?.pixel_format;
+    let format = decoder.info().ok_or_else(missing_frame)?.pixel_format;
     let rgb = to_rgb(pixels, format);
     let image = RgbImage::from_raw(u32::from(out_w), u32::from(out_h), rgb).ok_or_else(|| {
         decode_error(
