@@ -8,10 +8,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use redvest_core::gpx;
 use redvest_core::photo::{self, PhotoOptions};
 use redvest_core::store::{LeadDraft, LeadPhoto, LocalState, Store};
 use redvest_core::sync::{sync_once, SyncClient, SyncError};
-use redvest_core::gpx;
 use redvest_proto::records::{LeadCategory, PatrolMode, PositionSource, RecordBody};
 use redvest_proto::review::{Action, ReviewState};
 use redvest_proto::wire::PushRequest;
@@ -40,7 +40,9 @@ impl ServerProcess {
 
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut first_line = String::new();
-        BufReader::new(stdout).read_line(&mut first_line).expect("failed to read the server's first line");
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .expect("failed to read the server's first line");
         let url = first_line
             .trim()
             .strip_prefix("listening on ")
@@ -60,9 +62,16 @@ impl Drop for ServerProcess {
 /// Finds the server binary that `cargo test --workspace` builds next to this test.
 fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
     let binary = profile_dir.join("redvest-server");
-    assert!(binary.exists(), "{} is missing: run `cargo build -p redvest-server` first", binary.display());
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p redvest-server` first",
+        binary.display()
+    );
     binary
 }
 
@@ -77,7 +86,9 @@ fn seed_demo(data: &Path) {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// A phone: its store, the token from sign-in, and a client for the current server address.
@@ -99,9 +110,19 @@ impl Phone {
         std::fs::create_dir_all(&photos).unwrap();
 
         let client = SyncClient::new(&server.url).unwrap();
-        let session = client.sign_in(phone, PASSWORD, store.device_id().unwrap()).await.unwrap();
+        let session = client
+            .sign_in(phone, PASSWORD, store.device_id().unwrap())
+            .await
+            .unwrap();
         store.set_session(&session.member, &server.url).unwrap();
-        Self { _dir: dir, db, store, photos, token: session.token, client }
+        Self {
+            _dir: dir,
+            db,
+            store,
+            photos,
+            token: session.token,
+            client,
+        }
     }
 
     fn connect(&mut self, server: &ServerProcess) {
@@ -132,7 +153,8 @@ async fn offline_capture_syncs_and_gets_approved() {
     drop(server);
 
     // Offline: clock on at the nearest site, walk the GPX patrol, report a hazard.
-    let walk = gpx::import_fixes(&std::fs::read_to_string(fixture("patrol-walk.gpx")).unwrap()).unwrap();
+    let walk =
+        gpx::import_fixes(&std::fs::read_to_string(fixture("patrol-walk.gpx")).unwrap()).unwrap();
     // Replay the walk as if it were happening now, as the desktop location replay does.
     let mut fixes: Vec<_> = walk.into_iter().flatten().collect();
     let shift_by = chrono::Utc::now() - fixes[0].at + chrono::Duration::seconds(2);
@@ -140,19 +162,38 @@ async fn offline_capture_syncs_and_gets_approved() {
         fix.at += shift_by;
     }
     let first = fixes[0].clone();
-    let (site, _) = volunteer.store.nearest_site(first.lat, first.lon).unwrap().expect("sites were pulled");
-    let shift = volunteer.store.clock_in(site.id, Some(first.clone()), None, None).unwrap();
+    let (site, _) = volunteer
+        .store
+        .nearest_site(first.lat, first.lon)
+        .unwrap()
+        .expect("sites were pulled");
+    let shift = volunteer
+        .store
+        .clock_in(site.id, Some(first.clone()), None, None)
+        .unwrap();
 
-    let patrol_id = volunteer.store.start_patrol(PatrolMode::Walking, None).unwrap();
+    let patrol_id = volunteer
+        .store
+        .start_patrol(PatrolMode::Walking, None)
+        .unwrap();
     for fix in &fixes {
         volunteer.store.record_fix(patrol_id, fix).unwrap();
     }
     let summary = volunteer.store.stop_patrol(patrol_id).unwrap();
     let stop = &summary.stop;
     assert_eq!(stop.points_kept + stop.points_rejected, fixes.len() as u32);
-    assert!(stop.distance_m > 400.0 && stop.distance_m < 600.0, "distance {}", stop.distance_m);
+    assert!(
+        stop.distance_m > 400.0 && stop.distance_m < 600.0,
+        "distance {}",
+        stop.distance_m
+    );
 
-    let photo = photo::process_file(&fixture("hazard.jpg"), &volunteer.photos, &PhotoOptions::default()).unwrap();
+    let photo = photo::process_file(
+        &fixture("hazard.jpg"),
+        &volunteer.photos,
+        &PhotoOptions::default(),
+    )
+    .unwrap();
     let photo_path = photo.path.clone();
     let lead_id = volunteer
         .store
@@ -162,15 +203,24 @@ async fn offline_capture_syncs_and_gets_approved() {
             position: fixes.last().cloned(),
             position_source: PositionSource::Fix,
             address: None,
-            photos: vec![LeadPhoto { photo: photo.into_ref(), path: photo_path }],
+            photos: vec![LeadPhoto {
+                photo: photo.into_ref(),
+                path: photo_path,
+            }],
             patrol_id: Some(patrol_id),
         })
         .unwrap();
 
     let offline = volunteer.sync().await.expect_err("the server is down");
-    assert!(offline.is_transient(), "unreachable server must be transient: {offline}");
+    assert!(
+        offline.is_transient(),
+        "unreachable server must be transient: {offline}"
+    );
     let queued = volunteer.store.sync_status().unwrap().pending;
-    assert!(queued >= 4, "clock-in, patrol start and stop, chunks and the lead are queued: {queued}");
+    assert!(
+        queued >= 4,
+        "clock-in, patrol start and stop, chunks and the lead are queued: {queued}"
+    );
 
     // The server comes back: both phones sync.
     let server = ServerProcess::start(data.path());
@@ -183,42 +233,78 @@ async fn offline_capture_syncs_and_gets_approved() {
 
     // The leader sees the lead with its photo and approves it.
     let queue = leader.store.review_queue().unwrap();
-    let item = queue.iter().find(|item| item.record.id == lead_id).expect("lead in the leader's queue");
+    let item = queue
+        .iter()
+        .find(|item| item.record.id == lead_id)
+        .expect("lead in the leader's queue");
     assert_eq!(item.review.state, ReviewState::Submitted);
     assert_eq!((item.photos_received, item.photos_total), (1, 1));
-    assert!(queue.iter().any(|item| item.record.id == shift.shift_id) == !shift.verdict.flags.is_empty());
+    assert!(
+        queue.iter().any(|item| item.record.id == shift.shift_id)
+            == !shift.verdict.flags.is_empty()
+    );
     leader.store.decide(lead_id, Action::Approve).unwrap();
     leader.sync().await.unwrap();
 
     // The volunteer's phone shows approved after its next sync.
     volunteer.sync().await.unwrap();
     let mine = volunteer.store.my_submissions().unwrap();
-    let lead = mine.iter().find(|view| view.record.id == lead_id).expect("lead in my submissions");
+    let lead = mine
+        .iter()
+        .find(|view| view.record.id == lead_id)
+        .expect("lead in my submissions");
     assert_eq!(lead.local_state, LocalState::Sent);
-    assert_eq!(lead.review.as_ref().map(|review| review.state), Some(ReviewState::Approved));
+    assert_eq!(
+        lead.review.as_ref().map(|review| review.state),
+        Some(ReviewState::Approved)
+    );
     assert_eq!((lead.photos_sent, lead.photos_total), (1, 1));
 
     // A second sync and a replayed push leave one server row per record.
     volunteer.sync().await.unwrap();
     let records = local_records(&volunteer.db);
-    let replay = PushRequest { device_id: volunteer.store.device_id().unwrap(), batch_seq: 1, records: records.clone() };
-    let first_ack = volunteer.client.push(&volunteer.token, &replay).await.unwrap();
-    let second_ack = volunteer.client.push(&volunteer.token, &replay).await.unwrap();
+    let replay = PushRequest {
+        device_id: volunteer.store.device_id().unwrap(),
+        batch_seq: 1,
+        records: records.clone(),
+        sent_at: None,
+    };
+    let first_ack = volunteer
+        .client
+        .push(&volunteer.token, &replay)
+        .await
+        .unwrap();
+    let second_ack = volunteer
+        .client
+        .push(&volunteer.token, &replay)
+        .await
+        .unwrap();
     assert_eq!(first_ack, second_ack);
 
     let member = volunteer.store.session().unwrap().unwrap().0.id;
-    let rows = server_count(data.path(), &format!("SELECT count(*) FROM records WHERE member_id = '{member}'"));
+    let rows = server_count(
+        data.path(),
+        &format!("SELECT count(*) FROM records WHERE member_id = '{member}'"),
+    );
     assert_eq!(rows, records.len() as i64);
-    let distinct = server_count(data.path(), &format!("SELECT count(DISTINCT id) FROM records WHERE member_id = '{member}'"));
+    let distinct = server_count(
+        data.path(),
+        &format!("SELECT count(DISTINCT id) FROM records WHERE member_id = '{member}'"),
+    );
     assert_eq!(distinct, rows);
     assert_eq!(server_count(data.path(), "SELECT count(*) FROM photos"), 1);
-    assert!(records.iter().any(|record| matches!(record.body, RecordBody::TrackChunk(_))));
+    assert!(records
+        .iter()
+        .any(|record| matches!(record.body, RecordBody::TrackChunk(_))));
 }
 
 /// Reads every record this phone captured from its SQLite file, as it pushes them.
 fn local_records(db: &Path) -> Vec<redvest_proto::Record> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut query = conn.prepare("SELECT json FROM records ORDER BY id").unwrap();
+    let mut query = conn
+        .prepare("SELECT json FROM records ORDER BY id")
+        .unwrap();
     let rows = query.query_map([], |row| row.get::<_, String>(0)).unwrap();
-    rows.map(|json| serde_json::from_str(&json.unwrap()).unwrap()).collect()
+    rows.map(|json| serde_json::from_str(&json.unwrap()).unwrap())
+        .collect()
 }

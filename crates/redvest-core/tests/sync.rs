@@ -434,3 +434,30 @@ async fn engine_syncs_on_nudge() {
     handle.shutdown().await;
     assert_eq!(phone.store().sync_status().unwrap().pending, 0);
 }
+
+#[tokio::test]
+async fn conflicting_body_is_marked_conflict() {
+    let server = TestServer::start().await;
+    let phone = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    phone.sync().await.unwrap();
+    let (lead_id, _, _) = phone.capture_lead(64);
+    let mut other_body = phone.store().next_push_batch(200).unwrap().unwrap().records[0].clone();
+    if let redvest_proto::RecordBody::Lead(lead) = &mut other_body.body {
+        lead.note = "另一个版本".to_owned();
+    }
+    let earlier = redvest_proto::wire::PushRequest {
+        device_id: uuid::Uuid::now_v7(),
+        batch_seq: 1,
+        records: vec![other_body],
+        sent_at: None,
+    };
+    phone.client.push(&phone.token, &earlier).await.unwrap();
+
+    let report = phone.sync().await.unwrap();
+
+    assert_eq!(report.conflicts, 1);
+    let mine = phone.store().my_submissions().unwrap();
+    let lead = mine.iter().find(|view| view.record.id == lead_id).unwrap();
+    assert_eq!(lead.local_state, LocalState::Conflict);
+    assert!(lead.local_reason.is_some());
+}

@@ -25,7 +25,13 @@ pub struct Fix {
 
 impl Fix {
     /// Builds a plain fix with no speed, bearing or mock flag.
-    pub fn new(lat: f64, lon: f64, accuracy_m: Option<f64>, at: DateTime<Utc>, provider: &str) -> Self {
+    pub fn new(
+        lat: f64,
+        lon: f64,
+        accuracy_m: Option<f64>,
+        at: DateTime<Utc>,
+        provider: &str,
+    ) -> Self {
         Self {
             lat,
             lon,
@@ -52,7 +58,10 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// Tells whether a latitude and longitude are finite and in range.
 pub fn is_valid_position(lat: f64, lon: f64) -> bool {
-    lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
+    lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon)
 }
 
 #[cfg(test)]

@@ -48,7 +48,13 @@ impl ReviewState {
 
     /// Tells whether nothing more can happen to the submission.
     pub fn is_final(self) -> bool {
-        matches!(self, ReviewState::Accepted | ReviewState::Approved | ReviewState::Rejected | ReviewState::Resolved)
+        matches!(
+            self,
+            ReviewState::Accepted
+                | ReviewState::Approved
+                | ReviewState::Rejected
+                | ReviewState::Resolved
+        )
     }
 }
 
@@ -57,10 +63,20 @@ impl ReviewState {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     Approve,
-    Reject { reason: String },
-    Escalate { reason: Option<String> },
-    Assign { member_id: Uuid, note: Option<String> },
-    Resolve { note: String, photo_sha256: Option<String> },
+    Reject {
+        reason: String,
+    },
+    Escalate {
+        reason: Option<String>,
+    },
+    Assign {
+        member_id: Uuid,
+        note: Option<String>,
+    },
+    Resolve {
+        note: String,
+        photo_sha256: Option<String>,
+    },
 }
 
 impl Action {
@@ -105,32 +121,54 @@ pub enum TransitionError {
     #[error("a resolution needs a note saying what was done")]
     MissingNote,
     #[error("cannot {action} a submission that is {from}")]
-    NotAllowed { action: &'static str, from: &'static str },
+    NotAllowed {
+        action: &'static str,
+        from: &'static str,
+    },
 }
 
 /// Computes the state a decision leads to, or why it may not be taken.
-pub fn transition(from: ReviewState, action: &Action, by: Reviewer) -> Result<ReviewState, TransitionError> {
+pub fn transition(
+    from: ReviewState,
+    action: &Action,
+    by: Reviewer,
+) -> Result<ReviewState, TransitionError> {
     use ReviewState as S;
 
-    let not_allowed = || TransitionError::NotAllowed { action: action.name(), from: from.as_str() };
+    let not_allowed = || TransitionError::NotAllowed {
+        action: action.name(),
+        from: from.as_str(),
+    };
     match action {
-        Action::Reject { reason } if reason.trim().is_empty() => return Err(TransitionError::MissingReason),
-        Action::Resolve { note, .. } if note.trim().is_empty() => return Err(TransitionError::MissingNote),
+        Action::Reject { reason } if reason.trim().is_empty() => {
+            return Err(TransitionError::MissingReason)
+        }
+        Action::Resolve { note, .. } if note.trim().is_empty() => {
+            return Err(TransitionError::MissingNote)
+        }
         _ => {}
     }
 
     match (from, action, by) {
-        (S::Submitted, Action::Approve, Reviewer::SquadLeader | Reviewer::Brigade) => Ok(S::Approved),
-        (S::Submitted, Action::Reject { .. }, Reviewer::SquadLeader | Reviewer::Brigade) => Ok(S::Rejected),
+        (S::Submitted, Action::Approve, Reviewer::SquadLeader | Reviewer::Brigade) => {
+            Ok(S::Approved)
+        }
+        (S::Submitted, Action::Reject { .. }, Reviewer::SquadLeader | Reviewer::Brigade) => {
+            Ok(S::Rejected)
+        }
         (S::Submitted, Action::Escalate { .. }, Reviewer::SquadLeader) => Ok(S::Escalated),
-        (S::Submitted, Action::Assign { .. }, Reviewer::SquadLeader | Reviewer::Brigade) => Ok(S::Assigned),
+        (S::Submitted, Action::Assign { .. }, Reviewer::SquadLeader | Reviewer::Brigade) => {
+            Ok(S::Assigned)
+        }
         (S::Escalated, Action::Approve, Reviewer::Brigade) => Ok(S::Approved),
         (S::Escalated, Action::Reject { .. }, Reviewer::Brigade) => Ok(S::Rejected),
         (S::Escalated, Action::Assign { .. }, Reviewer::Brigade) => Ok(S::Assigned),
         (S::Escalated, Action::Resolve { .. }, Reviewer::Brigade) => Ok(S::Resolved),
-        (S::Assigned, Action::Resolve { .. }, Reviewer::Assignee | Reviewer::Brigade | Reviewer::SquadLeader) => {
-            Ok(S::Resolved)
-        }
+        (
+            S::Assigned,
+            Action::Resolve { .. },
+            Reviewer::Assignee | Reviewer::Brigade | Reviewer::SquadLeader,
+        ) => Ok(S::Resolved),
         _ => Err(not_allowed()),
     }
 }
@@ -141,29 +179,48 @@ mod tests {
 
     #[test]
     fn leader_approves_submitted() {
-        let next = transition(ReviewState::Submitted, &Action::Approve, Reviewer::SquadLeader);
+        let next = transition(
+            ReviewState::Submitted,
+            &Action::Approve,
+            Reviewer::SquadLeader,
+        );
 
         assert_eq!(next, Ok(ReviewState::Approved));
     }
 
     #[test]
     fn reject_without_reason_fails() {
-        let reject = Action::Reject { reason: "  ".into() };
+        let reject = Action::Reject {
+            reason: "  ".into(),
+        };
 
-        assert_eq!(transition(ReviewState::Submitted, &reject, Reviewer::SquadLeader), Err(TransitionError::MissingReason));
+        assert_eq!(
+            transition(ReviewState::Submitted, &reject, Reviewer::SquadLeader),
+            Err(TransitionError::MissingReason)
+        );
     }
 
     #[test]
     fn leader_cannot_act_on_escalated() {
-        let next = transition(ReviewState::Escalated, &Action::Approve, Reviewer::SquadLeader);
+        let next = transition(
+            ReviewState::Escalated,
+            &Action::Approve,
+            Reviewer::SquadLeader,
+        );
 
         assert!(matches!(next, Err(TransitionError::NotAllowed { .. })));
     }
 
     #[test]
     fn assignee_resolves_follow_up() {
-        let resolve = Action::Resolve { note: "cleared the exit".into(), photo_sha256: None };
+        let resolve = Action::Resolve {
+            note: "cleared the exit".into(),
+            photo_sha256: None,
+        };
 
-        assert_eq!(transition(ReviewState::Assigned, &resolve, Reviewer::Assignee), Ok(ReviewState::Resolved));
+        assert_eq!(
+            transition(ReviewState::Assigned, &resolve, Reviewer::Assignee),
+            Ok(ReviewState::Resolved)
+        );
     }
 }

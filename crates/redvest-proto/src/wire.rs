@@ -32,7 +32,9 @@ impl Role {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Role::Volunteer, Role::SquadLeader, Role::Brigade].into_iter().find(|role| role.as_str() == text)
+        [Role::Volunteer, Role::SquadLeader, Role::Brigade]
+            .into_iter()
+            .find(|role| role.as_str() == text)
     }
 }
 
@@ -76,9 +78,15 @@ impl std::fmt::Debug for SignInResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "shape", rename_all = "snake_case")]
 pub enum Fence {
-    Circle { lat: f64, lon: f64, radius_m: f64 },
+    Circle {
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+    },
     /// A closed ring of (lat, lon) vertices; concave rings are allowed.
-    Polygon { ring: Vec<(f64, f64)> },
+    Polygon {
+        ring: Vec<(f64, f64)>,
+    },
 }
 
 /// A duty window on one weekday, in the site's local time.
@@ -124,6 +132,10 @@ pub struct PushRequest {
     /// The device's push sequence number of this batch.
     pub batch_seq: i64,
     pub records: Vec<Record>,
+    /// The device clock when this attempt was sent, so the server can tell
+    /// a record that waited offline from a device clock that is wrong.
+    #[serde(default)]
+    pub sent_at: Option<Stamp>,
 }
 
 /// What the server did with one record of a batch.
@@ -186,7 +198,10 @@ pub enum Entity {
     /// A reviewable record with its current review, for its owner and reviewers.
     Submission(Submission),
     /// A site or member removed on the server.
-    Tombstone { kind: String, id: Uuid },
+    Tombstone {
+        kind: String,
+        id: Uuid,
+    },
 }
 
 /// A submission with the state the server gives it.
@@ -243,7 +258,9 @@ pub struct DecisionRequest {
 pub enum DecisionOutcome {
     Applied,
     /// Another decision was applied first; this one is kept as a conflict.
-    Conflict { reason: String },
+    Conflict {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -100,6 +100,7 @@ async fn push_records(
             device_id,
             batch_seq: batch.batch_seq,
             records: batch.records,
+            sent_at: Some(redvest_proto::Stamp::now_local()),
         };
         debug!(
             batch_seq = request.batch_seq,
