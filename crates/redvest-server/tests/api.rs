@@ -323,6 +323,21 @@ async fn other_squad_leader_forbidden() {
 }
 
 #[tokio::test]
+async fn leader_cannot_approve_own_lead() {
+    let server = TestServer::start();
+    let leader = server.sign_in(LEADER_1).await;
+    let record = lead(leader.member.id, "blocked fire exit", vec![]);
+    server.push(&leader, 1, std::slice::from_ref(&record)).await;
+
+    let reply = server
+        .decide(&leader, record.id, 1, json!({ "action": "approve" }))
+        .await;
+
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.body["code"], "forbidden");
+}
+
+#[tokio::test]
 async fn leader_approves_own_squad_lead() {
     let server = TestServer::start();
     let subject = lead_of_volunteer_a(&server).await;

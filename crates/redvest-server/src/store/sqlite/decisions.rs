@@ -26,7 +26,7 @@ pub fn decide(
         .ok_or_else(|| StoreError::NotFound(format!("submission {}", decision.subject_id)))?;
     let reviewer = reviewer_role(caller, &row).ok_or_else(|| {
         StoreError::Forbidden(format!(
-            "you may not review submission {}: it is outside your squad or brigade",
+            "you may not review submission {}: it is your own or outside your squad or brigade",
             row.subject_id
         ))
     })?;
@@ -74,6 +74,10 @@ fn reviewer_role(caller: &Caller, row: &ReviewRow) -> Option<Reviewer> {
     let member = &caller.member;
     if member.brigade_id != row.brigade_id {
         return None;
+    }
+    // Nobody reviews their own submission; they may only resolve a follow-up assigned to them.
+    if member.id == row.owner_id {
+        return (row.assignee_id == Some(member.id)).then_some(Reviewer::Assignee);
     }
     match member.role {
         Role::Brigade => return Some(Reviewer::Brigade),
