@@ -23,7 +23,9 @@ pub fn App() -> Element {
     let mut app = use_app_provider();
 
     use_future(move || async move {
-        let Some(member) = app.backend().restore_session().await else { return };
+        let Some(member) = app.backend().restore_session().await else {
+            return;
+        };
         app.tab.set(Tab::for_role(member.role)[0]);
         app.member.set(Some(member));
         app.refresh_sync().await;

@@ -37,8 +37,13 @@ pub enum BackendError {
     Platform(#[from] PlatformError),
     #[error(transparent)]
     Sync(#[from] SyncError),
-    #[error("cannot create the data folder {path}: {source}; set REDVEST_DATA to a writable folder")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot create the data folder {path}: {source}; set REDVEST_DATA to a writable folder"
+    )]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -87,7 +92,10 @@ struct SessionToken(Mutex<Option<String>>);
 
 impl TokenSource for SessionToken {
     fn token(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
     }
 }
 
@@ -95,8 +103,10 @@ impl Backend {
     /// Opens the local store under the data folder and the location source.
     pub fn open(config: Config) -> Result<Self, BackendError> {
         let photo_dir = config.data_dir.join("photos");
-        std::fs::create_dir_all(&photo_dir)
-            .map_err(|source| BackendError::DataDir { path: photo_dir.clone(), source })?;
+        std::fs::create_dir_all(&photo_dir).map_err(|source| BackendError::DataDir {
+            path: photo_dir.clone(),
+            source,
+        })?;
         let store = Store::open(config.data_dir.join(DB_FILE))?;
         let location = Arc::new(platform::location(&config)?);
 
@@ -112,15 +122,27 @@ impl Backend {
 
     /// Returns the server address in use.
     pub fn server_url(&self) -> String {
-        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url.clone()
+        self.config
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .server_url
+            .clone()
     }
 
     fn set_token(&self, token: Option<String>) {
-        *self.token.0.lock().unwrap_or_else(|poison| poison.into_inner()) = token;
+        *self
+            .token
+            .0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = token;
     }
 
     fn db_path(&self) -> PathBuf {
-        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).data_dir.join(DB_FILE)
+        self.config
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .data_dir
+            .join(DB_FILE)
     }
 
     /// Starts the background sync loop for the signed-in member, replacing a running one.
@@ -155,22 +177,36 @@ impl Backend {
         };
 
         self.set_token(Some(token));
-        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url = server_url;
+        self.config
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .server_url = server_url;
         self.start_sync().await;
         Some(member)
     }
 
     /// Signs in at `server_url`, stores the member and keeps the token in secure storage.
-    pub async fn sign_in(&self, server_url: &str, phone: &str, password: &str) -> Result<SignedIn, BackendError> {
+    pub async fn sign_in(
+        &self,
+        server_url: &str,
+        phone: &str,
+        password: &str,
+    ) -> Result<SignedIn, BackendError> {
         let server_url = server_url.trim().trim_end_matches('/').to_owned();
         let device_id = self.blocking(|store| store.device_id()).await?;
-        let response = SyncClient::new(&server_url)?.sign_in(phone.trim(), password, device_id).await?;
+        let response = SyncClient::new(&server_url)?
+            .sign_in(phone.trim(), password, device_id)
+            .await?;
 
         let member = response.member.clone();
         let url = server_url.clone();
-        self.blocking(move |store| store.set_session(&member, &url)).await?;
+        self.blocking(move |store| store.set_session(&member, &url))
+            .await?;
         self.set_token(Some(response.token.clone()));
-        self.config.lock().unwrap_or_else(|poison| poison.into_inner()).server_url = server_url.clone();
+        self.config
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .server_url = server_url.clone();
         tracing::info!(member_id = %response.member.id, "signed in");
 
         let tokens = platform::token_store(&server_url);
@@ -181,7 +217,10 @@ impl Backend {
             error.to_string()
         });
         self.start_sync().await;
-        Ok(SignedIn { member: response.member, secret_store_warning })
+        Ok(SignedIn {
+            member: response.member,
+            secret_store_warning,
+        })
     }
 
     /// Forgets the member and their token on this device; captured records stay.
@@ -210,20 +249,27 @@ impl Backend {
     /// Returns the nearest known site and the distance to its fence in metres.
     pub async fn nearest_site(&self, fix: &Fix) -> Result<Option<(Site, f64)>, BackendError> {
         let (lat, lon) = (fix.lat, fix.lon);
-        self.blocking(move |store| store.nearest_site(lat, lon)).await
+        self.blocking(move |store| store.nearest_site(lat, lon))
+            .await
     }
 
     /// Returns the open shift, if any.
     pub async fn open_shift(&self) -> Result<Option<ShiftView>, BackendError> {
         self.blocking(|store| {
-            let Some(shift) = store.open_shift()? else { return Ok(None) };
+            let Some(shift) = store.open_shift()? else {
+                return Ok(None);
+            };
             let site_name = store
                 .sites()?
                 .into_iter()
                 .find(|site| site.id == shift.site_id)
                 .map(|site| site.name)
                 .unwrap_or_default();
-            Ok(Some(ShiftView { shift_id: shift.shift_id, site_name, clock_in_at: shift.clock_in_at }))
+            Ok(Some(ShiftView {
+                shift_id: shift.shift_id,
+                site_name,
+                clock_in_at: shift.clock_in_at,
+            }))
         })
         .await
     }
@@ -236,36 +282,46 @@ impl Backend {
         requested_at: Stamp,
     ) -> Result<ClockInReceipt, BackendError> {
         let monotonic = platform::monotonic();
-        let receipt = self.blocking(move |store| store.clock_in(site_id, fix, Some(requested_at), monotonic)).await?;
+        let receipt = self
+            .blocking(move |store| store.clock_in(site_id, fix, Some(requested_at), monotonic))
+            .await?;
         self.sync_now().await;
         Ok(receipt)
     }
 
     /// Clocks off the open shift.
     pub async fn clock_out(&self, fix: Option<Fix>) -> Result<Uuid, BackendError> {
-        let id = self.blocking(move |store| store.clock_out(false, fix)).await?;
+        let id = self
+            .blocking(move |store| store.clock_out(false, fix))
+            .await?;
         self.sync_now().await;
         Ok(id)
     }
 
     pub async fn start_patrol(&self) -> Result<Uuid, BackendError> {
-        self.blocking(|store| store.start_patrol(PatrolMode::Walking, None)).await
+        self.blocking(|store| store.start_patrol(PatrolMode::Walking, None))
+            .await
     }
 
     pub async fn record_fix(&self, patrol_id: Uuid, fix: Fix) -> Result<(), BackendError> {
-        self.blocking(move |store| store.record_fix(patrol_id, &fix)).await
+        self.blocking(move |store| store.record_fix(patrol_id, &fix))
+            .await
     }
 
     pub async fn pause_patrol(&self, patrol_id: Uuid) -> Result<(), BackendError> {
-        self.blocking(move |store| store.pause_patrol(patrol_id)).await
+        self.blocking(move |store| store.pause_patrol(patrol_id))
+            .await
     }
 
     pub async fn resume_patrol(&self, patrol_id: Uuid) -> Result<(), BackendError> {
-        self.blocking(move |store| store.resume_patrol(patrol_id)).await
+        self.blocking(move |store| store.resume_patrol(patrol_id))
+            .await
     }
 
     pub async fn stop_patrol(&self, patrol_id: Uuid) -> Result<PatrolSummary, BackendError> {
-        let summary = self.blocking(move |store| store.stop_patrol(patrol_id)).await?;
+        let summary = self
+            .blocking(move |store| store.stop_patrol(patrol_id))
+            .await?;
         self.sync_now().await;
         Ok(summary)
     }
@@ -274,15 +330,21 @@ impl Backend {
     pub async fn add_photo(&self, path: PathBuf) -> Result<ProcessedPhoto, BackendError> {
         let path = platform::photo_picker_accept(path)?;
         let dir = self.photo_dir.clone();
-        let processed =
-            tokio::task::spawn_blocking(move || photo::process_file(&path, &dir, &PhotoOptions::default())).await??;
+        let processed = tokio::task::spawn_blocking(move || {
+            photo::process_file(&path, &dir, &PhotoOptions::default())
+        })
+        .await??;
         tracing::info!(sha256 = %processed.sha256, "photo processed");
         Ok(processed)
     }
 
     /// Stores a lead with its photos; the position comes from the fix or the typed address.
     pub async fn capture_lead(&self, form: LeadForm) -> Result<Uuid, BackendError> {
-        let position_source = if form.fix.is_some() { PositionSource::Fix } else { PositionSource::Address };
+        let position_source = if form.fix.is_some() {
+            PositionSource::Fix
+        } else {
+            PositionSource::Address
+        };
         let photos = form
             .photos
             .into_iter()
@@ -300,7 +362,9 @@ impl Backend {
             photos,
             patrol_id: form.patrol_id,
         };
-        let id = self.blocking(move |store| store.capture_lead(draft)).await?;
+        let id = self
+            .blocking(move |store| store.capture_lead(draft))
+            .await?;
         self.sync_now().await;
         Ok(id)
     }
@@ -315,7 +379,9 @@ impl Backend {
 
     /// Queues a reviewer's decision; the server settles it when it syncs.
     pub async fn decide(&self, subject_id: Uuid, action: Action) -> Result<Uuid, BackendError> {
-        let id = self.blocking(move |store| store.decide(subject_id, action)).await?;
+        let id = self
+            .blocking(move |store| store.decide(subject_id, action))
+            .await?;
         self.sync_now().await;
         Ok(id)
     }

@@ -20,8 +20,14 @@ pub struct Config {
 impl Config {
     /// Reads `REDVEST_SERVER`, `REDVEST_DATA`, `REDVEST_GPX` and `REDVEST_GPX_SPEED`.
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
-        let data_dir = var("REDVEST_DATA").map(PathBuf::from).unwrap_or_else(default_data_dir);
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
+        let data_dir = var("REDVEST_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_data_dir);
         let gpx_speed = var("REDVEST_GPX_SPEED")
             .and_then(|text| text.parse::<f64>().ok())
             .filter(|speed| speed.is_finite() && *speed > 0.0)
@@ -37,5 +43,7 @@ impl Config {
 }
 
 fn default_data_dir() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("redvest")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("redvest")
 }

@@ -88,7 +88,7 @@ catalogue! {
     NoSites => ["还没有岗点，请先同步", "No duty sites yet: sync first"],
     DistanceAccuracy => ["距离 {distance} 米 · 定位精度 {accuracy} 米", "{distance} m away · fix accuracy {accuracy} m"],
     NoFixYet => ["还没有定位", "No position fix yet"],
-    AccuracyUnknown => ["未知", "unknown"],
+    DistanceNoAccuracy => ["距离 {distance} 米 · 定位精度未知", "{distance} m away · fix accuracy unknown"],
     OnDutySince => ["在岗：{site}，已 {elapsed}", "On duty at {site} for {elapsed}"],
     ClockedOn => ["已打卡", "Clocked on"],
     FlagsTitle => ["需要中队长复核：", "Sent to your squad leader because:"],
@@ -205,7 +205,12 @@ pub fn explain_flag(lang: Lang, code: &str) -> String {
 /// Formats a duration in seconds as `H:MM:SS`.
 pub fn format_duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
-    format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    format!(
+        "{}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 #[cfg(test)]
@@ -214,7 +219,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let text = Lang::En.tf(Msg::PhotosSent, &[("sent", "2".into()), ("total", "3".into())]);
+        let text = Lang::En.tf(
+            Msg::PhotosSent,
+            &[("sent", "2".into()), ("total", "3".into())],
+        );
 
         assert_eq!(text, "Photos 2/3 sent");
     }

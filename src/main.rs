@@ -13,7 +13,9 @@ const WINDOW_TITLE: &str = "红马甲 Redvest";
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
 
     if !has_display() {
@@ -34,14 +36,18 @@ fn has_display() -> bool {
     if !cfg!(target_os = "linux") {
         return true;
     }
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
 }
 
 #[cfg(feature = "desktop")]
 fn launch(handle: BackendHandle) {
     use dioxus::desktop::{Config as DesktopConfig, LogicalSize, WindowBuilder};
 
-    let window = WindowBuilder::new().with_title(WINDOW_TITLE).with_inner_size(LogicalSize::new(480.0, 860.0));
+    let window = WindowBuilder::new()
+        .with_title(WINDOW_TITLE)
+        .with_inner_size(LogicalSize::new(480.0, 860.0));
     dioxus::LaunchBuilder::desktop()
         .with_cfg(DesktopConfig::new().with_window(window).with_menu(None))
         .with_context(handle)
@@ -51,5 +57,7 @@ fn launch(handle: BackendHandle) {
 #[cfg(not(feature = "desktop"))]
 fn launch(handle: BackendHandle) {
     let _ = WINDOW_TITLE;
-    dioxus::LaunchBuilder::new().with_context(handle).launch(redvest::App);
+    dioxus::LaunchBuilder::new()
+        .with_context(handle)
+        .launch(redvest::App);
 }

@@ -7,7 +7,12 @@ use crate::i18n::Msg;
 use crate::state::use_app;
 
 /// Reasons a leader picks most often.
-pub const COMMON_REASONS: [Msg; 4] = [Msg::ReasonBlurry, Msg::ReasonDuplicate, Msg::ReasonWrongPlace, Msg::ReasonNotHazard];
+pub const COMMON_REASONS: [Msg; 4] = [
+    Msg::ReasonBlurry,
+    Msg::ReasonDuplicate,
+    Msg::ReasonWrongPlace,
+    Msg::ReasonNotHazard,
+];
 
 /// Calls `on_reject` with the trimmed reason, or shows that a reason is required.
 #[component]

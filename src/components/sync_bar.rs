@@ -17,7 +17,13 @@ pub fn SyncBar() -> Element {
     };
 
     let last = match status.last_success {
-        Some(at) => app.tf(Msg::SyncLastSuccess, &[("time", at.with_timezone(&chrono::Local).format("%H:%M").to_string())]),
+        Some(at) => app.tf(
+            Msg::SyncLastSuccess,
+            &[(
+                "time",
+                at.with_timezone(&chrono::Local).format("%H:%M").to_string(),
+            )],
+        ),
         None => app.t(Msg::SyncNever).to_owned(),
     };
     rsx! {

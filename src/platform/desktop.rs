@@ -46,9 +46,18 @@ impl DesktopLocation {
 
 impl Location for DesktopLocation {
     fn current_fix(&self) -> Result<Option<Fix>, PlatformError> {
-        let typed = *self.typed.lock().unwrap_or_else(|poison| poison.into_inner());
+        let typed = *self
+            .typed
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some((lat, lon)) = typed {
-            return Ok(Some(Fix::new(lat, lon, Some(TYPED_ACCURACY_M), Utc::now(), "typed")));
+            return Ok(Some(Fix::new(
+                lat,
+                lon,
+                Some(TYPED_ACCURACY_M),
+                Utc::now(),
+                "typed",
+            )));
         }
         Ok(self.replayed_fix())
     }
@@ -57,7 +66,10 @@ impl Location for DesktopLocation {
         if !is_valid_position(lat, lon) {
             return Err(PlatformError::InvalidPosition { lat, lon });
         }
-        *self.typed.lock().unwrap_or_else(|poison| poison.into_inner()) = Some((lat, lon));
+        *self
+            .typed
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some((lat, lon));
         Ok(())
     }
 }
@@ -68,18 +80,32 @@ pub fn location(config: &Config) -> Result<DesktopLocation, PlatformError> {
         Some(path) => read_gpx(path)?,
         None => Vec::new(),
     };
-    tracing::info!(points = track.len(), speed = config.gpx_speed, "location source ready");
+    tracing::info!(
+        points = track.len(),
+        speed = config.gpx_speed,
+        "location source ready"
+    );
 
-    Ok(DesktopLocation { track, speed: config.gpx_speed, started: Instant::now(), typed: Mutex::new(None) })
+    Ok(DesktopLocation {
+        track,
+        speed: config.gpx_speed,
+        started: Instant::now(),
+        typed: Mutex::new(None),
+    })
 }
 
 // TODO: switch to redvest_core::gpx once the shared GPX importer lands.
 fn read_gpx(path: &Path) -> Result<Vec<Fix>, PlatformError> {
-    let gpx_error = |detail: String| PlatformError::Gpx { path: path.to_owned(), detail };
+    let gpx_error = |detail: String| PlatformError::Gpx {
+        path: path.to_owned(),
+        detail,
+    };
     let text = std::fs::read_to_string(path).map_err(|error| gpx_error(error.to_string()))?;
     let fixes = parse_gpx(&text).map_err(gpx_error)?;
     if fixes.is_empty() {
-        return Err(gpx_error("no trkpt or rtept element with lat, lon and time".to_owned()));
+        return Err(gpx_error(
+            "no trkpt or rtept element with lat, lon and time".to_owned(),
+        ));
     }
     Ok(fixes)
 }
@@ -92,13 +118,20 @@ pub fn parse_gpx(text: &str) -> Result<Vec<Fix>, String> {
     let mut in_time = false;
 
     loop {
-        match reader.read_event().map_err(|error| format!("invalid XML: {error}"))? {
+        match reader
+            .read_event()
+            .map_err(|error| format!("invalid XML: {error}"))?
+        {
             Event::Start(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => {
                 point = Some(point_attributes(&element)?);
             }
-            Event::Start(element) if element.name().as_ref() == b"time" => in_time = point.is_some(),
+            Event::Start(element) if element.name().as_ref() == b"time" => {
+                in_time = point.is_some()
+            }
             Event::Text(text) if in_time => {
-                let stamp = text.unescape().map_err(|error| format!("invalid time text: {error}"))?;
+                let stamp = text
+                    .unescape()
+                    .map_err(|error| format!("invalid time text: {error}"))?;
                 let at = chrono::DateTime::parse_from_rfc3339(stamp.trim())
                     .map_err(|error| format!("invalid time {stamp:?}: {error}"))?;
                 if let Some((lat, lon)) = point {
@@ -106,7 +139,9 @@ pub fn parse_gpx(text: &str) -> Result<Vec<Fix>, String> {
                 }
             }
             Event::End(element) if element.name().as_ref() == b"time" => in_time = false,
-            Event::End(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => point = None,
+            Event::End(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => {
+                point = None
+            }
             Event::Eof => return Ok(fixes),
             _ => {}
         }
@@ -117,7 +152,9 @@ fn point_attributes(element: &quick_xml::events::BytesStart) -> Result<(f64, f64
     let mut lat = None;
     let mut lon = None;
     for attribute in element.attributes().flatten() {
-        let value = String::from_utf8_lossy(&attribute.value).parse::<f64>().ok();
+        let value = String::from_utf8_lossy(&attribute.value)
+            .parse::<f64>()
+            .ok();
         match attribute.key.as_ref() {
             b"lat" => lat = value,
             b"lon" => lon = value,
@@ -136,7 +173,10 @@ pub fn monotonic() -> Option<redvest_proto::records::Monotonic> {
     let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
     let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
     let seconds: f64 = uptime.split_whitespace().next()?.parse().ok()?;
-    Some(redvest_proto::records::Monotonic { boot_id: boot_id.trim().to_owned(), millis: (seconds * 1000.0) as i64 })
+    Some(redvest_proto::records::Monotonic {
+        boot_id: boot_id.trim().to_owned(),
+        millis: (seconds * 1000.0) as i64,
+    })
 }
 
 /// Accepts photo files chosen in the file dialog or typed as a path.
@@ -146,7 +186,10 @@ impl PhotoPicker for FilePicker {
     fn accept(&self, path: PathBuf) -> Result<PathBuf, PlatformError> {
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_file() => Ok(path),
-            Ok(_) => Err(PlatformError::Photo { path, source: std::io::ErrorKind::InvalidInput.into() }),
+            Ok(_) => Err(PlatformError::Photo {
+                path,
+                source: std::io::ErrorKind::InvalidInput.into(),
+            }),
             Err(source) => Err(PlatformError::Photo { path, source }),
         }
     }
@@ -170,9 +213,13 @@ impl KeyringTokens {
 fn secret_error(error: keyring::Error) -> PlatformError {
     match error {
         keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
-            PlatformError::NoSecretStore { detail: error.to_string() }
+            PlatformError::NoSecretStore {
+                detail: error.to_string(),
+            }
         }
-        other => PlatformError::SecretStore { detail: other.to_string() },
+        other => PlatformError::SecretStore {
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -198,7 +245,9 @@ impl TokenStore for KeyringTokens {
 }
 
 pub fn token_store(server_url: &str) -> KeyringTokens {
-    KeyringTokens { server_url: server_url.to_owned() }
+    KeyringTokens {
+        server_url: server_url.to_owned(),
+    }
 }
 
 /// Checks reachability with `GET /v1/health` on the server.
@@ -220,8 +269,14 @@ impl Connectivity for HealthProbe {
 }
 
 pub fn connectivity(server_url: &str) -> HealthProbe {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
-    HealthProbe { url: format!("{}/v1/health", server_url.trim_end_matches('/')), client }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default();
+    HealthProbe {
+        url: format!("{}/v1/health", server_url.trim_end_matches('/')),
+        client,
+    }
 }
 
 #[cfg(test)]
@@ -245,7 +300,8 @@ mod tests {
 
     #[test]
     fn gpx_bad_latitude_rejected() {
-        let result = parse_gpx(r#"<gpx><trk><trkseg><trkpt lat="99" lon="1"></trkpt></trkseg></trk></gpx>"#);
+        let result =
+            parse_gpx(r#"<gpx><trk><trkseg><trkpt lat="99" lon="1"></trkpt></trkseg></trk></gpx>"#);
 
         assert!(result.is_err());
     }

@@ -39,9 +39,16 @@ pub enum PlatformError {
     SecretStore { detail: String },
     #[error("cannot read GPX file {path}: {detail}; set REDVEST_GPX to a GPX 1.0 or 1.1 file")]
     Gpx { path: PathBuf, detail: String },
-    #[error("photo file {path} cannot be read: {source}; choose an existing JPEG, PNG or WebP file")]
-    Photo { path: PathBuf, source: std::io::Error },
-    #[error("invalid position {lat}, {lon}: latitude must be within ±90 and longitude within ±180")]
+    #[error(
+        "photo file {path} cannot be read: {source}; choose an existing JPEG, PNG or WebP file"
+    )]
+    Photo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid position {lat}, {lon}: latitude must be within ±90 and longitude within ±180"
+    )]
     InvalidPosition { lat: f64, lon: f64 },
 }
 

@@ -54,7 +54,9 @@ pub fn Duty() -> Element {
                 error.set(None);
                 shift.set(app.backend().open_shift().await.ok().flatten());
             }
-            Err(clock_error) => error.set(Some(app.tf(Msg::ActionFailed, &[("error", clock_error.to_string())]))),
+            Err(clock_error) => error.set(Some(
+                app.tf(Msg::ActionFailed, &[("error", clock_error.to_string())]),
+            )),
         }
         app.refresh_sync().await;
     };
@@ -66,15 +68,23 @@ pub fn Duty() -> Element {
                 shift.set(None);
                 flags.set(Vec::new());
             }
-            Err(clock_error) => error.set(Some(app.tf(Msg::ActionFailed, &[("error", clock_error.to_string())]))),
+            Err(clock_error) => error.set(Some(
+                app.tf(Msg::ActionFailed, &[("error", clock_error.to_string())]),
+            )),
         }
         app.refresh_sync().await;
     };
 
     let fix_line = match (fix(), nearest()) {
         (Some(fix), Some((_, distance))) => {
-            let accuracy = fix.accuracy_m.map(|metres| format!("{metres:.0}")).unwrap_or_else(|| app.t(Msg::AccuracyUnknown).into());
-            app.tf(Msg::DistanceAccuracy, &[("distance", format!("{distance:.0}")), ("accuracy", accuracy)])
+            let distance = ("distance", format!("{distance:.0}"));
+            match fix.accuracy_m {
+                Some(metres) => app.tf(
+                    Msg::DistanceAccuracy,
+                    &[distance, ("accuracy", format!("{metres:.0}"))],
+                ),
+                None => app.tf(Msg::DistanceNoAccuracy, &[distance]),
+            }
         }
         (None, _) => app.t(Msg::NoFixYet).to_owned(),
         (Some(_), None) => app.t(Msg::NoSites).to_owned(),

@@ -5,7 +5,9 @@ use redvest_proto::wire::Role;
 
 use crate::components::{LangSwitch, SyncBar};
 use crate::i18n::Msg;
-use crate::screens::{duty::Duty, lead::LeadCapture, patrol::Patrol, review::ReviewQueue, submissions::Submissions};
+use crate::screens::{
+    duty::Duty, lead::LeadCapture, patrol::Patrol, review::ReviewQueue, submissions::Submissions,
+};
 use crate::state::{use_app, Tab};
 
 fn role_label(role: Role) -> Msg {
@@ -19,10 +21,16 @@ fn role_label(role: Role) -> Msg {
 #[component]
 pub fn Home() -> Element {
     let mut app = use_app();
-    let Some(member) = (app.member)() else { return rsx! {} };
+    let Some(member) = (app.member)() else {
+        return rsx! {};
+    };
     let role = member.role;
     let tabs = Tab::for_role(role);
-    let current = if tabs.contains(&(app.tab)()) { (app.tab)() } else { tabs[0] };
+    let current = if tabs.contains(&(app.tab)()) {
+        (app.tab)()
+    } else {
+        tabs[0]
+    };
 
     let sign_out = move |_| async move {
         if let Err(error) = app.backend().sign_out().await {

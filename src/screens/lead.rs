@@ -28,7 +28,10 @@ pub fn category_label(category: LeadCategory) -> Msg {
 /// Reads a thumbnail into a `data:` URL, so the web view needs no file access.
 fn thumbnail_url(photo: &ProcessedPhoto) -> String {
     let bytes = std::fs::read(&photo.thumb_path).unwrap_or_default();
-    format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 #[component]
@@ -51,7 +54,10 @@ pub fn LeadCapture() -> Element {
                     message.set(None);
                 }
                 Err(photo_error) => {
-                    message.set(Some((false, app.tf(Msg::PhotoFailed, &[("error", photo_error.to_string())]))));
+                    message.set(Some((
+                        false,
+                        app.tf(Msg::PhotoFailed, &[("error", photo_error.to_string())]),
+                    )));
                 }
             }
         });
@@ -74,7 +80,11 @@ pub fn LeadCapture() -> Element {
             note: note.read().trim().to_owned(),
             fix,
             address: (!typed.is_empty()).then_some(typed),
-            photos: photos.read().iter().map(|(photo, _)| photo.clone()).collect(),
+            photos: photos
+                .read()
+                .iter()
+                .map(|(photo, _)| photo.clone())
+                .collect(),
             patrol_id: None,
         };
         match app.backend().capture_lead(form).await {
@@ -85,7 +95,10 @@ pub fn LeadCapture() -> Element {
                 photos.set(Vec::new());
                 message.set(Some((true, app.t(Msg::LeadSaved).to_owned())));
             }
-            Err(capture_error) => message.set(Some((false, app.tf(Msg::ActionFailed, &[("error", capture_error.to_string())])))),
+            Err(capture_error) => message.set(Some((
+                false,
+                app.tf(Msg::ActionFailed, &[("error", capture_error.to_string())]),
+            ))),
         }
         app.refresh_sync().await;
     };

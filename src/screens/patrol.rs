@@ -32,9 +32,14 @@ pub fn Patrol() -> Element {
             if paused() {
                 continue;
             }
-            let Ok(Some(fix)) = app.backend().current_fix() else { continue };
+            let Ok(Some(fix)) = app.backend().current_fix() else {
+                continue;
+            };
             let previous = last();
-            if previous.as_ref().is_some_and(|seen| seen.lat == fix.lat && seen.lon == fix.lon) {
+            if previous
+                .as_ref()
+                .is_some_and(|seen| seen.lat == fix.lat && seen.lon == fix.lon)
+            {
                 continue;
             }
             if let Err(record_error) = app.backend().record_fix(patrol_id, fix.clone()).await {
@@ -51,7 +56,9 @@ pub fn Patrol() -> Element {
 
     let mut report = move |result: Result<(), crate::backend::BackendError>| match result {
         Ok(()) => error.set(None),
-        Err(patrol_error) => error.set(Some(app.tf(Msg::ActionFailed, &[("error", patrol_error.to_string())]))),
+        Err(patrol_error) => error.set(Some(
+            app.tf(Msg::ActionFailed, &[("error", patrol_error.to_string())]),
+        )),
     };
 
     let start = move |_| async move {
@@ -71,7 +78,11 @@ pub fn Patrol() -> Element {
 
     let toggle_pause = move |_| async move {
         let Some(id) = patrol() else { return };
-        let result = if paused() { app.backend().resume_patrol(id).await } else { app.backend().pause_patrol(id).await };
+        let result = if paused() {
+            app.backend().resume_patrol(id).await
+        } else {
+            app.backend().pause_patrol(id).await
+        };
         if result.is_ok() {
             paused.toggle();
         }

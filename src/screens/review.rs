@@ -21,8 +21,14 @@ pub fn ReviewQueue() -> Element {
 
     let rows = match &*items.read() {
         None => Vec::new(),
-        Some(Ok(list)) => list.iter().filter(|item| item.pending_decision.is_none()).cloned().collect(),
-        Some(Err(error)) => return rsx! { p { class: "error", {app.tf(Msg::ActionFailed, &[("error", error.to_string())])} } },
+        Some(Ok(list)) => list
+            .iter()
+            .filter(|item| item.pending_decision.is_none())
+            .cloned()
+            .collect(),
+        Some(Err(error)) => {
+            return rsx! { p { class: "error", {app.tf(Msg::ActionFailed, &[("error", error.to_string())])} } }
+        }
     };
     rsx! {
         section { class: "review",
@@ -48,7 +54,9 @@ fn ReviewCard(item: QueueItem, on_decided: EventHandler<()>) -> Element {
         spawn(async move {
             match app.backend().decide(subject_id, action).await {
                 Ok(_) => on_decided.call(()),
-                Err(decide_error) => error.set(Some(app.tf(Msg::ActionFailed, &[("error", decide_error.to_string())]))),
+                Err(decide_error) => error.set(Some(
+                    app.tf(Msg::ActionFailed, &[("error", decide_error.to_string())]),
+                )),
             }
             app.refresh_sync().await;
         });

@@ -16,12 +16,18 @@ pub fn SignIn() -> Element {
     let mut error = use_signal(|| None::<String>);
 
     let submit = move |_| async move {
-        if server.read().trim().is_empty() || phone.read().trim().is_empty() || password.read().is_empty() {
+        if server.read().trim().is_empty()
+            || phone.read().trim().is_empty()
+            || password.read().is_empty()
+        {
             error.set(Some(app.t(Msg::FieldsMissing).to_owned()));
             return;
         }
         busy.set(true);
-        let result = app.backend().sign_in(&server.read(), &phone.read(), &password.read()).await;
+        let result = app
+            .backend()
+            .sign_in(&server.read(), &phone.read(), &password.read())
+            .await;
         busy.set(false);
         match result {
             Ok(signed_in) => {
@@ -36,7 +42,9 @@ pub fn SignIn() -> Element {
             }
             Err(sign_in_error) => {
                 tracing::warn!(error = %sign_in_error, "sign-in failed");
-                error.set(Some(app.tf(Msg::SignInFailed, &[("error", sign_in_error.to_string())])));
+                error.set(Some(
+                    app.tf(Msg::SignInFailed, &[("error", sign_in_error.to_string())]),
+                ));
             }
         }
     };
@@ -49,11 +57,13 @@ pub fn SignIn() -> Element {
             label { {app.t(Msg::ServerAddress)}
                 input { id: "server", r#type: "url", value: "{server}", oninput: move |event| server.set(event.value()) }
             }
+            // Phone and password are uncontrolled inputs: a re-render between two
+            // fast keystrokes would otherwise overwrite the newer one.
             label { {app.t(Msg::Phone)}
-                input { id: "phone", r#type: "tel", value: "{phone}", oninput: move |event| phone.set(event.value()) }
+                input { id: "phone", r#type: "tel", oninput: move |event| phone.set(event.value()) }
             }
             label { {app.t(Msg::Password)}
-                input { id: "password", r#type: "password", value: "{password}", oninput: move |event| password.set(event.value()) }
+                input { id: "password", r#type: "password", oninput: move |event| password.set(event.value()) }
             }
             if let Some(message) = error() {
                 p { class: "error", role: "alert", {message} }

@@ -13,7 +13,9 @@ use crate::state::use_app;
 pub fn kind_label(body: &RecordBody) -> Msg {
     match body {
         RecordBody::Lead(_) => Msg::KindLead,
-        RecordBody::PatrolStop(_) | RecordBody::PatrolStart(_) | RecordBody::TrackChunk(_) => Msg::KindPatrol,
+        RecordBody::PatrolStop(_) | RecordBody::PatrolStart(_) | RecordBody::TrackChunk(_) => {
+            Msg::KindPatrol
+        }
         RecordBody::ClockIn(_) | RecordBody::ClockOut(_) => Msg::KindClockIn,
     }
 }
@@ -55,7 +57,9 @@ pub fn Submissions() -> Element {
     let rows = match &*items.read() {
         None => Vec::new(),
         Some(Ok(list)) => list.clone(),
-        Some(Err(error)) => return rsx! { p { class: "error", {app.tf(Msg::ActionFailed, &[("error", error.to_string())])} } },
+        Some(Err(error)) => {
+            return rsx! { p { class: "error", {app.tf(Msg::ActionFailed, &[("error", error.to_string())])} } }
+        }
     };
     rsx! {
         section { class: "submissions",
