@@ -593,3 +593,28 @@ fn nearest_site_measures_to_fence() {
         Err(StoreError::InvalidCoordinates { .. })
     ));
 }
+
+#[test]
+fn rejected_lead_drops_photo_uploads() {
+    let (test, _, _) = TestStore::signed_in(Role::Volunteer);
+    test.store.capture_lead(lead_draft(&test, 2)).unwrap();
+    let batch = test.store.next_push_batch(200).unwrap().unwrap();
+    let rejected = PushResult {
+        id: batch.records[0].id,
+        outcome: PushOutcome::Rejected {
+            reason: "note too long".to_owned(),
+        },
+    };
+    let response = PushResponse {
+        batch_seq: batch.batch_seq,
+        results: vec![rejected],
+    };
+
+    test.store
+        .apply_push_response(batch.batch_seq, &response)
+        .unwrap();
+
+    assert_eq!(test.count("SELECT COUNT(*) FROM outbox"), 0);
+    assert_eq!(test.store.sync_status().unwrap().rejected, 1);
+    assert!(test.store.photos_to_upload().unwrap().is_empty());
+}

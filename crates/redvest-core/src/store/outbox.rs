@@ -375,6 +375,23 @@ fn mark_record(
         "UPDATE records SET state = ?1, reason = ?2, server_seq = ?3 WHERE id = ?4",
         params![state, reason, server_seq, id],
     )?;
+    if state == "rejected" {
+        drop_orphan_photo_uploads(tx, id)?;
+    }
+    Ok(())
+}
+
+/// Takes the photos of a rejected lead off the outbox unless another lead
+/// that may still be stored names them. A photo is sent only as part of a
+/// stored lead, so without this the outbox would keep it forever.
+fn drop_orphan_photo_uploads(tx: &Transaction, lead_id: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM outbox WHERE kind = 'photo'
+           AND target_id IN (SELECT sha256 FROM lead_photos WHERE lead_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM lead_photos lp JOIN records r ON r.id = lp.lead_id
+                           WHERE lp.sha256 = outbox.target_id AND r.state <> 'rejected')",
+        [lead_id],
+    )?;
     Ok(())
 }
 

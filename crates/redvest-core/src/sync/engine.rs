@@ -144,6 +144,7 @@ async fn run_loop(
         .map(|id| id.to_string())
         .unwrap_or_default();
     info!(%device_id, server = client.base_url(), "sync loop started");
+    publish(&store, &status);
 
     let mut failures = 0;
     loop {
