@@ -33,7 +33,7 @@ pub fn capture_one(
     }
     match rng.gen_range(0..10) {
         0..=3 => clock_in(store, photo_dir, rng),
-        4..=7 => Ok(vec![lead(store, photo_dir, rng)?]),
+        4..=7 => Ok(vec![capture_lead(store, photo_dir, rng)?]),
         _ => patrol(store, rng),
     }
 }
@@ -41,7 +41,7 @@ pub fn capture_one(
 fn clock_in(store: &Store, photo_dir: &Path, rng: &mut StdRng) -> Result<Vec<Uuid>, HarnessError> {
     let sites = store.sites()?;
     if sites.is_empty() || store.open_shift()?.is_some() {
-        return Ok(vec![lead(store, photo_dir, rng)?]);
+        return Ok(vec![capture_lead(store, photo_dir, rng)?]);
     }
 
     let site = &sites[rng.gen_range(0..sites.len())];
@@ -53,7 +53,12 @@ fn clock_in(store: &Store, photo_dir: &Path, rng: &mut StdRng) -> Result<Vec<Uui
     Ok(vec![receipt.shift_id])
 }
 
-fn lead(store: &Store, photo_dir: &Path, rng: &mut StdRng) -> Result<Uuid, HarnessError> {
+/// Captures a lead at a random place with up to two generated photos.
+pub fn capture_lead(
+    store: &Store,
+    photo_dir: &Path,
+    rng: &mut StdRng,
+) -> Result<Uuid, HarnessError> {
     let mut photos = Vec::new();
     for _ in 0..rng.gen_range(0..=2) {
         let processed = process_bytes(&noise_jpeg(rng), photo_dir, &PhotoOptions::default())?;

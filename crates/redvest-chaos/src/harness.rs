@@ -45,11 +45,12 @@ pub enum HarnessError {
     Sqlite(#[from] rusqlite::Error),
     #[error("file access failed: {0}")]
     Io(#[from] std::io::Error),
-    #[error("queue of {db} not drained after {waited:?}: {pending} entries left, last error {last_error:?}")]
+    #[error("queue of {db} not drained after {waited:?}: {pending} entries left ({entries:?}), last error {last_error:?}")]
     NotDrained {
         db: String,
         waited: Duration,
         pending: u32,
+        entries: Vec<String>,
         last_error: Option<String>,
     },
     #[error("{0}")]
@@ -205,10 +206,12 @@ impl Device {
             if started.elapsed() > limit {
                 let last_error = outcome.err().map(|error| error.to_string());
                 let db = self.db_path.display().to_string();
+                let entries = outbox_entries(&self.db_path)?;
                 return Err(HarnessError::NotDrained {
                     db,
                     waited: limit,
                     pending,
+                    entries,
                     last_error,
                 });
             }
@@ -222,6 +225,22 @@ impl Device {
             tokio::time::sleep(pause).await;
         }
     }
+}
+
+/// Describes each outbox entry left in a phone database, for error messages.
+fn outbox_entries(db: &Path) -> Result<Vec<String>, HarnessError> {
+    let conn = crate::check::open_read_only(db)?;
+    let mut statement =
+        conn.prepare("SELECT kind, target_id, attempts, next_attempt_at, last_error FROM outbox")?;
+    let rows = statement.query_map([], |row| {
+        let (kind, target, attempts): (String, String, i64) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        let (next, error): (Option<String>, Option<String>) = (row.get(3)?, row.get(4)?);
+        Ok(format!(
+            "{kind} {target}: {attempts} attempts, next at {next:?}, last error {error:?}"
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Returns the photo folder that belongs to a phone database.

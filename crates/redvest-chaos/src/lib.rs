@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod check;
 pub mod harness;
+pub mod kill;
 pub mod profile;
 pub mod proxy;
 
