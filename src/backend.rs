@@ -26,7 +26,7 @@ use crate::platform::{self, Location, PlatformError, TokenStore};
 /// The local database file inside the data folder.
 const DB_FILE: &str = "redvest.sqlite3";
 
-/// Why a backend call failed; the message is shown to the member as it is.
+/// An error of a backend call; its message is shown to the member as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error(transparent)]

@@ -6,7 +6,9 @@ use std::any::Any;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use dioxus::html::{PlatformEventData, SerializedFormData, SerializedHtmlEventConverter, SerializedMouseData};
+use dioxus::html::{
+    PlatformEventData, SerializedFormData, SerializedHtmlEventConverter, SerializedMouseData,
+};
 use dioxus::prelude::*;
 use dioxus_core::{ElementId, Mutation, NoOpMutations};
 use redvest::backend::Backend;
@@ -44,7 +46,11 @@ impl Harness {
                 _ => None,
             })
             .collect();
-        Self { dom, listeners, _data: data }
+        Self {
+            dom,
+            listeners,
+            _data: data,
+        }
     }
 
     fn html(&self) -> String {
@@ -54,16 +60,27 @@ impl Harness {
     /// Returns the `index`-th listener of an event. Listeners of the outer
     /// template come first, then those of loops and child components.
     fn listener(&self, name: &str, index: usize) -> ElementId {
-        let ids: Vec<ElementId> =
-            self.listeners.iter().filter(|(event, _)| event == name).map(|(_, id)| *id).collect();
+        let ids: Vec<ElementId> = self
+            .listeners
+            .iter()
+            .filter(|(event, _)| event == name)
+            .map(|(_, id)| *id)
+            .collect();
         ids[index]
     }
 
     /// Runs spawned tasks, such as async event handlers, until they wait.
     fn settle(&mut self) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async {
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), self.dom.wait_for_work()).await;
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(200),
+                self.dom.wait_for_work(),
+            )
+            .await;
         });
         self.dom.render_immediate(&mut NoOpMutations);
     }
@@ -81,7 +98,11 @@ impl Harness {
 
     fn input(&mut self, index: usize, value: &str) {
         let id = self.listener("input", index);
-        self.dispatch("input", id, Box::new(SerializedFormData::new(value.to_owned(), Vec::new())));
+        self.dispatch(
+            "input",
+            id,
+            Box::new(SerializedFormData::new(value.to_owned(), Vec::new())),
+        );
     }
 }
 
@@ -134,7 +155,13 @@ fn sign_in_empty_fields_explained() {
 
 fn flags_root() -> Element {
     use_app_provider();
-    let flags = use_signal(|| vec!["outside_fence".to_owned(), "mock_location".to_owned(), "new_rule".to_owned()]);
+    let flags = use_signal(|| {
+        vec![
+            "outside_fence".to_owned(),
+            "mock_location".to_owned(),
+            "new_rule".to_owned(),
+        ]
+    });
     rsx! { FlagList { flags } }
 }
 
@@ -216,5 +243,8 @@ fn reject_sends_picked_reason() {
     harness.click(0);
     let html = harness.html();
 
-    assert!(html.contains(&format!("sent=1:{}", Lang::Zh.t(Msg::ReasonDuplicate))), "{html}");
+    assert!(
+        html.contains(&format!("sent=1:{}", Lang::Zh.t(Msg::ReasonDuplicate))),
+        "{html}"
+    );
 }

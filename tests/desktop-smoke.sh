@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Smoke test of the real desktop window: starts a real server with demo
-# data on 127.0.0.1, opens the app under Xvfb with a keyring, signs in as a
-# demo volunteer, clocks on with xdotool clicks, and checks that the
-# clock-in reached the local store and the server. Screenshots are kept in
-# ARTIFACTS (target/desktop-smoke unless set).
+# Smoke test of the real desktop window. It starts a real server with demo
+# data on 127.0.0.1 and opens the app under Xvfb with a keyring. Then it signs
+# in as a demo volunteer and clocks on with xdotool clicks, and checks that
+# the server acknowledged the clock-in. Screenshots are kept in ARTIFACTS
+# (target/desktop-smoke unless set).
+#
+# The click positions fit the 480x860 window as laid out by assets/redvest.css;
+# override them with REDVEST_SMOKE_*_Y when the layout changes.
 #
 # Needs: xvfb, xauth, xdotool, imagemagick, dbus, gnome-keyring, sqlite3,
 # fonts-noto-cjk (Debian packages). Builds the app and the server first.

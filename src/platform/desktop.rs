@@ -299,6 +299,20 @@ mod tests {
     }
 
     #[test]
+    fn missing_secret_service_is_reported() {
+        let cases = [
+            (keyring::Error::PlatformFailure("no D-Bus session".into()), true),
+            (keyring::Error::NoStorageAccess("keyring locked".into()), true),
+            (keyring::Error::TooLong("user".into(), 255), false),
+        ];
+        for (error, no_store) in cases {
+            let text = error.to_string();
+            let mapped = secret_error(error);
+            assert_eq!(matches!(mapped, PlatformError::NoSecretStore { .. }), no_store, "{text}");
+        }
+    }
+
+    #[test]
     fn gpx_bad_latitude_rejected() {
         let result =
             parse_gpx(r#"<gpx><trk><trkseg><trkpt lat="99" lon="1"></trkpt></trkseg></trk></gpx>"#);
