@@ -39,6 +39,9 @@ enum Command {
         /// Profile name (clean, flaky, hostile) and overrides, e.g. `flaky,drop_response=0.3`.
         #[arg(long, default_value = "flaky")]
         profile: Profile,
+        /// Inject faults only into requests whose path starts with this, e.g. `/v1/push`.
+        #[arg(long)]
+        path_prefix: Option<String>,
     },
     /// Captures and syncs in a loop until killed, printing `committed ID` after each commit.
     Client {
@@ -96,12 +99,14 @@ async fn main() -> anyhow::Result<()> {
             upstream,
             seed,
             profile,
+            path_prefix,
         } => {
             run_proxy(ProxyConfig {
                 listen,
                 upstream,
                 seed,
                 profile,
+                path_prefix,
             })
             .await
         }

@@ -56,6 +56,8 @@ pub struct ProxyConfig {
     pub upstream: SocketAddr,
     pub seed: u64,
     pub profile: Profile,
+    /// When set, only requests whose path starts with it meet faults.
+    pub path_prefix: Option<String>,
 }
 
 /// Error starting the proxy.
@@ -204,6 +206,7 @@ struct Shared {
     upstream: SocketAddr,
     plan: Mutex<FaultPlan>,
     healed: AtomicBool,
+    path_prefix: Option<String>,
     counters: Counters,
     parked: Mutex<Option<oneshot::Sender<()>>>,
     recent: Mutex<VecDeque<Captured>>,
@@ -235,6 +238,7 @@ impl Proxy {
             upstream: config.upstream,
             plan: Mutex::new(FaultPlan::new(config.seed, config.profile)),
             healed: AtomicBool::new(false),
+            path_prefix: config.path_prefix.clone(),
             counters: Counters::default(),
             parked: Mutex::new(None),
             recent: Mutex::new(VecDeque::with_capacity(REPLAY_WINDOW)),
@@ -314,7 +318,7 @@ async fn handle(
     let captured = capture(parts, body);
 
     bump(&shared.counters.requests);
-    let fault = draw_fault(&shared);
+    let fault = draw_fault(&shared, &captured.path);
     shared.counters.record(fault);
     if fault != Fault::None {
         tracing::debug!(?fault, method = %captured.method, path = %captured.path, "injecting fault");
@@ -340,8 +344,15 @@ fn capture(parts: Parts, body: Bytes) -> Captured {
     }
 }
 
-fn draw_fault(shared: &Shared) -> Fault {
+fn draw_fault(shared: &Shared, path: &str) -> Fault {
     if shared.healed.load(Ordering::SeqCst) {
+        return Fault::None;
+    }
+    if shared
+        .path_prefix
+        .as_deref()
+        .is_some_and(|prefix| !path.starts_with(prefix))
+    {
         return Fault::None;
     }
     lock(&shared.plan).next_fault()

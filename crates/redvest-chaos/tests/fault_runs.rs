@@ -28,6 +28,7 @@ async fn fault_run(seed: u64, profile: &str) -> (check::Report, redvest_chaos::F
         upstream: server.addr,
         seed,
         profile: profile.parse().unwrap(),
+        path_prefix: None,
     };
     let proxy = Proxy::start(config).await.unwrap();
 

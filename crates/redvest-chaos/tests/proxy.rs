@@ -68,6 +68,7 @@ async fn proxy_for(upstream: &Upstream, seed: u64, profile: &str) -> Proxy {
         upstream: upstream.addr,
         seed,
         profile: profile.parse().unwrap(),
+        path_prefix: None,
     };
     Proxy::start(config).await.unwrap()
 }
