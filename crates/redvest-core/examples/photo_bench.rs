@@ -37,8 +37,16 @@ fn main() -> anyhow::Result<()> {
     }
     times_ms.sort_by(f64::total_cmp);
 
+    let position = match photo.exif_position {
+        Some((lat, lon)) => format!("[{lat:.6}, {lon:.6}]"),
+        None => "null".to_string(),
+    };
+    let taken_at = match photo.taken_at {
+        Some(time) => format!("\"{}\"", time.local),
+        None => "null".to_string(),
+    };
     println!(
-        "{{\"median_ms\": {:.2}, \"min_ms\": {:.2}, \"runs\": {}, \"bytes\": {}, \"width\": {}, \"height\": {}}}",
+        "{{\"median_ms\": {:.2}, \"min_ms\": {:.2}, \"runs\": {}, \"bytes\": {}, \"width\": {}, \"height\": {}, \"exif_position\": {position}, \"taken_at\": {taken_at}}}",
         times_ms[times_ms.len() / 2],
         times_ms[0],
         iterations + 1,

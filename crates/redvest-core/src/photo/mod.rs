@@ -146,9 +146,10 @@ pub fn process_bytes(
 
     let sha256 = hex::encode(Sha256::digest(&encoded.photo));
     // The thumbnail goes first: once the photo's name exists, so does its thumbnail.
-    let thumb_path =
-        store::write_atomic(store_dir, &format!("{sha256}.thumb.jpg"), &encoded.thumb)?;
-    let path = store::write_atomic(store_dir, &format!("{sha256}.jpg"), &encoded.photo)?;
+    let thumb_name = format!("{sha256}.thumb.jpg");
+    let photo_name = format!("{sha256}.jpg");
+    let files: [(&str, &[u8]); 2] = [(&thumb_name, &encoded.thumb), (&photo_name, &encoded.photo)];
+    store::write_atomic(store_dir, &files)?;
 
     tracing::info!(
         %sha256,
@@ -161,9 +162,9 @@ pub fn process_bytes(
     );
     Ok(ProcessedPhoto {
         bytes: encoded.photo.len() as u64,
+        path: store_dir.join(&photo_name),
+        thumb_path: store_dir.join(&thumb_name),
         sha256,
-        path,
-        thumb_path,
         width: encoded.width,
         height: encoded.height,
         exif_position: encoded.meta.position,

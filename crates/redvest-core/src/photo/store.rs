@@ -5,12 +5,22 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::PhotoError;
 
-/// Writes `bytes` to `dir/name` atomically, replacing any file of that name.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PhotoError> {
+/// Writes each `(name, bytes)` pair to `dir/name` atomically, in order,
+/// replacing files of the same name, then syncs the folder once. A record may name the files only after this returns, because
+/// before the folder sync a crash can undo any of the renames.
+pub fn write_atomic(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), PhotoError> {
+    for (name, bytes) in files {
+        write_synced(dir, name, bytes)?;
+    }
+    sync_dir(dir)
+}
+
+/// Writes a temporary file, syncs it and renames it to `dir/name`.
+fn write_synced(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PhotoError> {
     let path = dir.join(name);
     let mut temp = tempfile::Builder::new()
         .prefix(".photo-")
@@ -26,8 +36,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Pho
     // On failure the temporary file is removed when `temp` drops.
     temp.persist(&path)
         .map_err(|e| PhotoError::io(&path, e.error))?;
-    sync_dir(dir)?;
-    Ok(path)
+    Ok(())
 }
 
 /// Syncs the folder entry so the rename survives a power loss.
