@@ -2,8 +2,9 @@
 //! and the server so both sides always agree on the shape of every message.
 //!
 //! Routes (all under `/v1`, bearer token except sign-in and health):
-//! `POST /session`, `POST /push`, `GET /changes?after=N`, `PUT /photos/{sha256}`,
-//! `POST /decisions`, `GET /health`.
+//! `POST /session`, `DELETE /session`, `POST /push`, `GET /changes?after=N`,
+//! `PUT /photos/{sha256}`, `POST /decisions`, `PUT /sites/{id}`, `DELETE /sites/{id}`,
+//! `GET /duty-hours?month=YYYY-MM`, `GET /health`.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -292,4 +293,66 @@ pub struct ErrorBody {
     pub code: String,
     /// A sentence for people, naming the value and the fix where possible.
     pub message: String,
+}
+
+/// Query of `GET /v1/duty-hours`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DutyHoursQuery {
+    /// The month as `YYYY-MM`, counted in each site's time zone.
+    pub month: String,
+    /// Limits the answer to one member the caller may see.
+    #[serde(default)]
+    pub member: Option<Uuid>,
+}
+
+/// Duty hours of every member the caller may see, for one month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DutyHoursResponse {
+    pub month: String,
+    pub members: Vec<MemberDutyHours>,
+}
+
+/// One member's duty in a month. Only shifts whose clock-in review is
+/// accepted or approved and that have been closed are counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberDutyHours {
+    pub member_id: Uuid,
+    pub name: String,
+    pub squad_id: Option<Uuid>,
+    /// Counted shifts.
+    pub shifts: u32,
+    /// Counted time on duty in seconds.
+    pub seconds: i64,
+    /// `seconds` in hours, rounded to two decimals.
+    pub hours: f64,
+    /// Counted shifts that were closed automatically, by the phone or the server.
+    pub auto_closed_shifts: u32,
+    /// Accepted or approved clock-ins of the month that nothing has closed yet.
+    pub open_shifts: u32,
+    pub details: Vec<DutyShift>,
+}
+
+/// Who closed a counted shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftClosedBy {
+    /// A clock-out record from the phone (the member or the app's auto-close).
+    Phone,
+    /// The server's sweep, because no clock-out arrived after the window ended.
+    Server,
+}
+
+/// One counted shift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DutyShift {
+    /// The id of the clock-in record.
+    pub shift_id: Uuid,
+    pub site_id: Uuid,
+    /// The local date of the clock-in in the site's time zone.
+    pub duty_date: NaiveDate,
+    pub clock_in_at: DateTime<Utc>,
+    pub clock_out_at: DateTime<Utc>,
+    pub seconds: i64,
+    pub auto_closed: bool,
+    pub closed_by: ShiftClosedBy,
 }

@@ -2,6 +2,7 @@
 //! `ErrorBody`; internal details go to the log, never to the client.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,6 +18,8 @@ pub struct ApiError {
     pub message: String,
     /// The offset the server holds, sent as `Upload-Offset` on a mismatch.
     pub upload_offset: Option<u64>,
+    /// Seconds to wait before trying again, sent as `Retry-After`.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -26,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             upload_offset: None,
+            retry_after_s: None,
         }
     }
 
@@ -39,6 +43,18 @@ impl ApiError {
             "unauthorized",
             "missing or unknown bearer token; sign in again",
         )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// A 429 for a client that must wait `retry_after_s` seconds.
+    pub fn too_many_attempts(retry_after_s: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after_s: Some(retry_after_s),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
+        }
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
@@ -66,6 +82,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert("upload-offset", HeaderValue::from(offset));
         }
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -81,9 +102,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
-            StoreError::Forbidden(message) => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
-            }
+            StoreError::Forbidden(message) => ApiError::forbidden(message),
             StoreError::Invalid { code, message } => {
                 ApiError::new(invalid_status(code), code, message)
             }

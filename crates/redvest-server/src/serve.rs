@@ -1,15 +1,20 @@
-//! Running the API on a TCP listener until a shutdown signal arrives.
+//! Running the API on a TCP listener until a shutdown signal arrives, with
+//! the shift sweep beside it.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
 use crate::api::router;
 use crate::store::Storage;
+use crate::sweep::{run_sweeps, SWEEP_INTERVAL};
 
 /// Serves the API on `listener` until `shutdown` completes, then lets
-/// requests in flight finish.
+/// requests in flight finish. The shift sweep runs at start and every five
+/// minutes until then. Handlers see the peer address, which the sign-in
+/// limit counts by.
 pub async fn serve(
     listener: TcpListener,
     store: Arc<dyn Storage>,
@@ -17,11 +22,15 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, "serving");
-    axum::serve(listener, router(store))
+    let sweeps = tokio::spawn(run_sweeps(store.clone(), SWEEP_INTERVAL));
+    let app = router(store).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    sweeps.abort();
+    tracing::info!(%address, "shift sweep stopped");
     tracing::info!(%address, "stopped");
-    Ok(())
+    served
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

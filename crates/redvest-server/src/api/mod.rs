@@ -5,9 +5,11 @@
 
 mod changes;
 mod decisions;
+mod duty_hours;
 mod photos;
 mod push;
 mod session;
+mod sites;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,14 +17,17 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use redvest_proto::wire::Health;
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::rate_limit::SignInLimiter;
 use crate::store::{Storage, StoreError};
+
+pub use session::ClientAddress;
 
 /// Largest request body on photo routes (a 20 MiB photo plus headroom).
 pub const PHOTO_BODY_LIMIT: usize = 25 * 1024 * 1024;
@@ -33,11 +38,15 @@ pub const API_BODY_LIMIT: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Storage>,
+    pub sign_in_limiter: Arc<SignInLimiter>,
 }
 
 /// Builds the router of the whole API over a store.
 pub fn router(store: Arc<dyn Storage>) -> Router {
-    let state = AppState { store };
+    let state = AppState {
+        store,
+        sign_in_limiter: Arc::new(SignInLimiter::default()),
+    };
     let photos = Router::new()
         .route(
             "/v1/photos/{sha256}",
@@ -49,10 +58,18 @@ pub fn router(store: Arc<dyn Storage>) -> Router {
         .layer(DefaultBodyLimit::max(PHOTO_BODY_LIMIT));
     let api = Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/session", post(session::sign_in))
+        .route(
+            "/v1/session",
+            post(session::sign_in).delete(session::sign_out),
+        )
         .route("/v1/push", post(push::push))
         .route("/v1/changes", get(changes::changes))
         .route("/v1/decisions", post(decisions::decide))
+        .route(
+            "/v1/sites/{id}",
+            put(sites::put_site).delete(sites::delete_site),
+        )
+        .route("/v1/duty-hours", get(duty_hours::duty_hours))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
     Router::new()
         .merge(api)

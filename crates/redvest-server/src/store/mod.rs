@@ -9,15 +9,22 @@
 pub mod photo_files;
 pub mod sqlite;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use redvest_proto::records::Record;
 use redvest_proto::wire::{
-    ChangesResponse, DecisionRequest, DecisionResponse, Member, PhotoStatus, PushResponse, Site,
+    ChangesResponse, DecisionRequest, DecisionResponse, DutyHoursResponse, Member, PhotoStatus,
+    PushResponse, Site,
 };
 use redvest_proto::Stamp;
 use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
+
+/// A session unused for this long has expired and must sign in again.
+pub const SESSION_IDLE_LIMIT: TimeDelta = TimeDelta::days(30);
+/// A session's last use is written at most this often, so that reading a
+/// token rarely needs a write.
+pub const SESSION_TOUCH_INTERVAL: TimeDelta = TimeDelta::hours(1);
 
 /// The error of a storage call, classified so the HTTP layer can pick a status.
 #[derive(Debug, thiserror::Error)]
@@ -199,8 +206,13 @@ pub trait Storage: Send + Sync + 'static {
         device_id: Uuid,
     ) -> Result<(), StoreError>;
 
-    /// Returns the caller for a token hash, or `NotFound`.
+    /// Returns the caller for a token hash, or `NotFound`. A session unused
+    /// for [`SESSION_IDLE_LIMIT`] is deleted and reported as `NotFound`; the
+    /// last use is written at most once per [`SESSION_TOUCH_INTERVAL`].
     fn caller(&self, token_sha256: &str) -> Result<Caller, StoreError>;
+
+    /// Deletes the session of a token hash (sign-out), or returns `NotFound`.
+    fn end_session(&self, token_sha256: &str) -> Result<(), StoreError>;
 
     /// Stores a batch in one transaction and returns its acknowledgement.
     fn push(
@@ -233,6 +245,27 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Returns a complete photo if the caller may see a submission naming it.
     fn photo_read(&self, caller: &Caller, sha256: &str) -> Result<Vec<u8>, StoreError>;
+
+    /// Creates or replaces a site of the caller's brigade (brigade staff
+    /// only), audits it and sends it to phones. The site must be valid.
+    fn put_site(&self, caller: &Caller, site: &Site) -> Result<Site, StoreError>;
+
+    /// Deletes a site of the caller's brigade (brigade staff only), audits
+    /// it and sends phones a tombstone; a deleted site stays deleted.
+    fn delete_site(&self, caller: &Caller, site_id: Uuid) -> Result<(), StoreError>;
+
+    /// Returns the duty hours of `month` (its first day) for the members
+    /// the caller may see: itself, its squad, or its brigade.
+    fn duty_hours(
+        &self,
+        caller: &Caller,
+        month: NaiveDate,
+        member: Option<Uuid>,
+    ) -> Result<DutyHoursResponse, StoreError>;
+
+    /// Marks shifts left open after their window and grace ended as closed
+    /// by the server at that end; returns how many it closed.
+    fn close_open_shifts(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
 
     /// Marks a site deleted and sends phones a tombstone for it.
     fn remove_site(&self, site_id: Uuid) -> Result<(), StoreError>;

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::changes::{append_change, Audience, Scope};
-use super::{member_from_row, parse_optional_uuid, parse_uuid, time_text};
+use super::{member_from_row, parse_optional_uuid, parse_time, parse_uuid, time_text};
 use crate::store::{Caller, Credentials, NewMember, SeedPlan, StoreError};
 
 const MEMBER_COLUMNS: &str = "m.id, m.name, m.role, m.brigade_id, m.squad_id";
@@ -49,34 +49,64 @@ pub fn create_session(
     member_id: Uuid,
     device_id: Uuid,
 ) -> Result<(), StoreError> {
+    let now = time_text(Utc::now());
     tx.execute(
-        "INSERT INTO sessions (token_sha256, member_id, device_id, created_at) VALUES (?1, ?2, \
-            ?3, ?4)",
+        "INSERT INTO sessions (token_sha256, member_id, device_id, created_at, last_used_at) \
+            VALUES (?1, ?2, ?3, ?4, ?4)",
         params![
             token_sha256,
             member_id.to_string(),
             device_id.to_string(),
-            time_text(Utc::now())
+            now
         ],
     )?;
     Ok(())
 }
 
-pub fn caller(conn: &Connection, token_sha256: &str) -> Result<Caller, StoreError> {
+/// Returns the caller behind a token hash and when the session was last used.
+pub fn session(
+    conn: &Connection,
+    token_sha256: &str,
+) -> Result<Option<(Caller, DateTime<Utc>)>, StoreError> {
     let sql = format!(
-        "SELECT {MEMBER_COLUMNS}, s.device_id FROM sessions s JOIN members m ON m.id = s.member_id \
+        "SELECT {MEMBER_COLUMNS}, s.device_id, coalesce(s.last_used_at, s.created_at) \
+         FROM sessions s JOIN members m ON m.id = s.member_id \
          WHERE s.token_sha256 = ?1 AND m.deleted_at IS NULL"
     );
     let found = conn
         .query_row(&sql, [token_sha256], |row| {
             let device_id = parse_uuid(&row.get::<_, String>(5)?)?;
-            Ok(Caller {
+            let last_used_at = parse_time(&row.get::<_, String>(6)?)?;
+            let caller = Caller {
                 member: member_from_row(row)?,
                 device_id,
-            })
+            };
+            Ok((caller, last_used_at))
         })
         .optional()?;
-    found.ok_or_else(|| StoreError::NotFound("session".into()))
+    Ok(found)
+}
+
+/// Moves a session's last use to `at`.
+pub fn touch_session(
+    tx: &Transaction<'_>,
+    token_sha256: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE sessions SET last_used_at = ?2 WHERE token_sha256 = ?1",
+        params![token_sha256, time_text(at)],
+    )?;
+    Ok(())
+}
+
+/// Deletes a session; returns whether it existed.
+pub fn end_session(tx: &Transaction<'_>, token_sha256: &str) -> Result<bool, StoreError> {
+    let deleted = tx.execute(
+        "DELETE FROM sessions WHERE token_sha256 = ?1",
+        [token_sha256],
+    )?;
+    Ok(deleted > 0)
 }
 
 /// Returns a member by id (deleted members included, for names on old records).

@@ -11,17 +11,20 @@ mod accounts;
 mod audit_log;
 mod changes;
 mod decisions;
+mod duty;
 mod photos;
 mod push;
 mod schema;
+mod sites;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use redvest_proto::wire::{
-    ChangesResponse, DecisionRequest, DecisionResponse, Member, PhotoStatus, Role,
+    ChangesResponse, DecisionRequest, DecisionResponse, DutyHoursResponse, Member, PhotoStatus,
+    Role, Site,
 };
 use rusqlite::{Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use uuid::Uuid;
@@ -29,7 +32,7 @@ use uuid::Uuid;
 use super::photo_files::PhotoFiles;
 use super::{
     AuditReport, Caller, Credentials, IncomingBatch, PhotoChunk, PushAck, SeedPlan, Storage,
-    StoreError,
+    StoreError, SESSION_IDLE_LIMIT, SESSION_TOUCH_INTERVAL,
 };
 
 const READER_POOL: usize = 4;
@@ -116,7 +119,27 @@ impl Storage for SqliteStore {
     }
 
     fn caller(&self, token_sha256: &str) -> Result<Caller, StoreError> {
-        self.read(|conn| accounts::caller(conn, token_sha256))
+        let session = self.read(|conn| accounts::session(conn, token_sha256))?;
+        let (caller, last_used_at) =
+            session.ok_or_else(|| StoreError::NotFound("session".into()))?;
+        let now = Utc::now();
+        if now - last_used_at > SESSION_IDLE_LIMIT {
+            self.write(|tx| accounts::end_session(tx, token_sha256))?;
+            tracing::info!(member_id = %caller.member.id, device_id = %caller.device_id, "session expired");
+            return Err(StoreError::NotFound("session".into()));
+        }
+        if now - last_used_at > SESSION_TOUCH_INTERVAL {
+            self.write(|tx| accounts::touch_session(tx, token_sha256, now))?;
+        }
+        Ok(caller)
+    }
+
+    fn end_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+        let ended = self.write(|tx| accounts::end_session(tx, token_sha256))?;
+        if !ended {
+            return Err(StoreError::NotFound("session".into()));
+        }
+        Ok(())
     }
 
     fn push(
@@ -179,6 +202,27 @@ impl Storage for SqliteStore {
             ),
             other => Ok(other?),
         }
+    }
+
+    fn put_site(&self, caller: &Caller, site: &Site) -> Result<Site, StoreError> {
+        self.write(|tx| sites::put_site(tx, caller, site, Utc::now()))
+    }
+
+    fn delete_site(&self, caller: &Caller, site_id: Uuid) -> Result<(), StoreError> {
+        self.write(|tx| sites::delete_site(tx, caller, site_id, Utc::now()))
+    }
+
+    fn duty_hours(
+        &self,
+        caller: &Caller,
+        month: NaiveDate,
+        member: Option<Uuid>,
+    ) -> Result<DutyHoursResponse, StoreError> {
+        self.read(|conn| duty::duty_hours(conn, caller, month, member))
+    }
+
+    fn close_open_shifts(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.write(|tx| duty::close_open_shifts(tx, now))
     }
 
     fn remove_site(&self, site_id: Uuid) -> Result<(), StoreError> {

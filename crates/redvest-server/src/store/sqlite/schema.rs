@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -169,6 +169,23 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"#;
+
+/// Session expiry, server-side shift closing and the lookups they need.
+const V2: &str = r#"
+ALTER TABLE sessions ADD COLUMN last_used_at TEXT;
+UPDATE sessions SET last_used_at = created_at;
+
+CREATE TABLE shift_auto_closes (
+    shift_id TEXT PRIMARY KEY REFERENCES records(id),
+    member_id TEXT NOT NULL REFERENCES members(id),
+    closed_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX records_kind_captured ON records(kind, captured_at);
+CREATE INDEX records_clock_out_shift ON records(json_extract(body, '$.body.shift_id'))
+    WHERE kind = 'clock_out';
 "#;
 
 /// Brings the database to the newest schema; creates the epoch with it.

@@ -1,0 +1,198 @@
+//! Limits on failed sign-ins, per phone number and per client address, over
+//! a sliding window, so that passwords cannot be guessed at speed.
+//!
+//! The counts live in memory: a restart forgets them, and two server
+//! processes would count apart. That is acceptable for the one-process
+//! server; a shared store would be needed behind a load balancer.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failed sign-ins allowed per phone number within [`WINDOW`].
+pub const PHONE_LIMIT: usize = 5;
+/// Failed sign-ins allowed per client address within [`WINDOW`].
+pub const ADDRESS_LIMIT: usize = 30;
+/// The sliding window the limits count over.
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Entries kept before empty ones are dropped, so memory stays bounded.
+const PRUNE_ABOVE: usize = 10_000;
+
+/// Failed sign-in times per phone number and per client address.
+#[derive(Debug, Default)]
+pub struct SignInLimiter {
+    failures: Mutex<Failures>,
+}
+
+#[derive(Debug, Default)]
+struct Failures {
+    by_phone: HashMap<String, VecDeque<Instant>>,
+    by_address: HashMap<IpAddr, VecDeque<Instant>>,
+}
+
+impl SignInLimiter {
+    /// Returns how long to wait before the next attempt, or `None` when
+    /// neither the phone number nor the address has used up its limit.
+    pub fn retry_after(&self, phone: &str, address: IpAddr, now: Instant) -> Option<Duration> {
+        let mut failures = self.lock();
+        let by_phone = failures
+            .by_phone
+            .get_mut(phone)
+            .and_then(|times| wait(times, PHONE_LIMIT, now));
+        let by_address = failures
+            .by_address
+            .get_mut(&address)
+            .and_then(|times| wait(times, ADDRESS_LIMIT, now));
+        by_phone.max(by_address)
+    }
+
+    /// Counts a failed sign-in against the phone number and the address.
+    pub fn record_failure(&self, phone: &str, address: IpAddr, now: Instant) {
+        let mut failures = self.lock();
+        failures
+            .by_phone
+            .entry(phone.to_owned())
+            .or_default()
+            .push_back(now);
+        failures
+            .by_address
+            .entry(address)
+            .or_default()
+            .push_back(now);
+        if failures.by_phone.len() + failures.by_address.len() > PRUNE_ABOVE {
+            failures.prune(now);
+        }
+    }
+
+    /// Forgets the failures of a phone number once its owner signed in; the
+    /// address keeps its count.
+    pub fn record_success(&self, phone: &str) {
+        self.lock().by_phone.remove(phone);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Failures {
+    fn prune(&mut self, now: Instant) {
+        self.by_phone.retain(|_, times| {
+            drop_expired(times, now);
+            !times.is_empty()
+        });
+        self.by_address.retain(|_, times| {
+            drop_expired(times, now);
+            !times.is_empty()
+        });
+    }
+}
+
+fn drop_expired(times: &mut VecDeque<Instant>, now: Instant) {
+    while times
+        .front()
+        .is_some_and(|first| now.saturating_duration_since(*first) >= WINDOW)
+    {
+        times.pop_front();
+    }
+}
+
+/// Returns the wait until the oldest counted failure leaves the window,
+/// when `limit` failures are inside it.
+fn wait(times: &mut VecDeque<Instant>, limit: usize, now: Instant) -> Option<Duration> {
+    drop_expired(times, now);
+    if times.len() < limit {
+        return None;
+    }
+    let oldest = times[times.len() - limit];
+    Some(WINDOW.saturating_sub(now.saturating_duration_since(oldest)))
+}
+
+/// Masks a phone number for logs, keeping the first three and last four
+/// digits (`138****0001`); a shorter text is masked whole.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 8 {
+        return "****".to_owned();
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn minutes(count: u64) -> Duration {
+        Duration::from_secs(count * 60)
+    }
+
+    #[test]
+    fn phone_limit_and_expiry() {
+        let limiter = SignInLimiter::default();
+        let start = Instant::now();
+        for minute in 0..PHONE_LIMIT as u64 {
+            assert_eq!(
+                limiter.retry_after("13800000001", HERE, start + minutes(minute)),
+                None
+            );
+            limiter.record_failure("13800000001", HERE, start + minutes(minute));
+        }
+
+        let blocked = limiter.retry_after("13800000001", HERE, start + minutes(5));
+        let other_phone = limiter.retry_after("13800000002", HERE, start + minutes(5));
+        let after_window = limiter.retry_after("13800000001", HERE, start + minutes(15));
+
+        assert_eq!(blocked, Some(minutes(10)));
+        assert_eq!(other_phone, None);
+        assert_eq!(after_window, None);
+    }
+
+    #[test]
+    fn address_limit_spans_phones() {
+        let limiter = SignInLimiter::default();
+        let now = Instant::now();
+        for index in 0..ADDRESS_LIMIT {
+            limiter.record_failure(&format!("1380000{index:04}"), HERE, now);
+        }
+        let elsewhere = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+        assert_eq!(limiter.retry_after("13900000000", HERE, now), Some(WINDOW));
+        assert_eq!(limiter.retry_after("13900000000", elsewhere, now), None);
+    }
+
+    #[test]
+    fn success_clears_phone_only() {
+        let limiter = SignInLimiter::default();
+        let now = Instant::now();
+        for _ in 0..PHONE_LIMIT {
+            limiter.record_failure("13800000001", HERE, now);
+        }
+
+        limiter.record_success("13800000001");
+
+        assert_eq!(limiter.retry_after("13800000001", HERE, now), None);
+        assert_eq!(limiter.lock().by_address[&HERE].len(), PHONE_LIMIT);
+    }
+
+    #[test]
+    fn phone_masking() {
+        let cases = [
+            ("13800000001", "138****0001"),
+            ("+8613800000001", "+86****0001"),
+            ("1234567", "****"),
+            ("", "****"),
+        ];
+        for (phone, masked) in cases {
+            assert_eq!(mask_phone(phone), masked, "{phone:?}");
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Reading shifts for duty hours, and the sweep that closes shifts whose
+//! window ended without a clock-out. The sweep writes a marker into
+//! `shift_auto_closes`; it never creates a record in the member's name.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
+use redvest_proto::duty::auto_close_at;
+use redvest_proto::records::RecordBody;
+use redvest_proto::wire::{DutyHoursResponse, Member, Role, Site};
+use redvest_proto::Record;
+use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
+use uuid::Uuid;
+
+use super::{accounts, member_from_row, parse_time, time_text};
+use crate::duty_hours::{summarize, ShiftFacts};
+use crate::store::{Caller, StoreError};
+
+/// How far back the sweep looks for open shifts. Older clock-ins with no
+/// window (so no closing time) are not examined again and again forever.
+const SWEEP_LOOKBACK: TimeDelta = TimeDelta::days(45);
+
+/// Widens the UTC range of a month so that every time zone's local month
+/// lies inside it (UTC offsets span −12:00 to +14:00).
+const ZONE_MARGIN: TimeDelta = TimeDelta::hours(15);
+
+/// Members the caller may see duty hours of, on `members m`, with the
+/// parameters `:brigade`, `:role`, `:squad`, `:me` and `:member`.
+const MEMBER_IN_SCOPE: &str = "m.brigade_id = :brigade \
+     AND (:member IS NULL OR m.id = :member) \
+     AND (:role = 'brigade' OR (:role = 'squad_leader' AND m.squad_id = :squad) OR m.id = :me)";
+
+/// Returns the duty hours of `month` (its first day) for the members the
+/// caller may see, or for one of them.
+pub fn duty_hours(
+    conn: &Connection,
+    caller: &Caller,
+    month: NaiveDate,
+    member: Option<Uuid>,
+) -> Result<DutyHoursResponse, StoreError> {
+    if let Some(member_id) = member {
+        check_member_visible(conn, caller, member_id)?;
+    }
+    let tx = conn.unchecked_transaction()?;
+    let (from, to) = utc_range(month);
+    let members = members_in_scope(&tx, caller, member, from)?;
+    let shifts = shifts_in_scope(&tx, caller, member, from, to)?;
+    Ok(summarize(month, &members, &shifts))
+}
+
+fn check_member_visible(
+    conn: &Connection,
+    caller: &Caller,
+    member_id: Uuid,
+) -> Result<(), StoreError> {
+    let me = &caller.member;
+    let target = accounts::member(conn, member_id)?
+        .filter(|found| found.brigade_id == me.brigade_id)
+        .ok_or_else(|| StoreError::NotFound(format!("member {member_id} in your brigade")))?;
+    let visible = match me.role {
+        Role::Brigade => true,
+        Role::SquadLeader => {
+            target.id == me.id || (me.squad_id.is_some() && target.squad_id == me.squad_id)
+        }
+        Role::Volunteer => target.id == me.id,
+    };
+    if visible {
+        return Ok(());
+    }
+    Err(StoreError::Forbidden(format!(
+        "you may not see the duty hours of member {member_id}: a volunteer sees their own, a \
+            squad leader their squad's"
+    )))
+}
+
+fn utc_range(month: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = month
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    let end = start
+        .checked_add_months(Months::new(1))
+        .expect("a month after a parsed month exists");
+    (start - ZONE_MARGIN, end + ZONE_MARGIN)
+}
+
+fn scope_params(caller: &Caller, member: Option<Uuid>) -> [(&'static str, Option<String>); 5] {
+    let me = &caller.member;
+    [
+        (":brigade", Some(me.brigade_id.to_string())),
+        (":role", Some(me.role.as_str().to_owned())),
+        (":squad", me.squad_id.map(|id| id.to_string())),
+        (":me", Some(me.id.to_string())),
+        (":member", member.map(|id| id.to_string())),
+    ]
+}
+
+/// Lists members in scope: those not deleted, and those deleted during or
+/// after the month, whose shifts still count.
+fn members_in_scope(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    member: Option<Uuid>,
+    from: DateTime<Utc>,
+) -> Result<Vec<Member>, StoreError> {
+    let sql = format!(
+        "SELECT m.id, m.name, m.role, m.brigade_id, m.squad_id FROM members m \
+         WHERE {MEMBER_IN_SCOPE} AND (m.deleted_at IS NULL OR m.deleted_at >= :from)"
+    );
+    let mut params = scope_params(caller, member).to_vec();
+    params.push((":from", Some(time_text(from))));
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = params
+        .iter()
+        .map(|(name, value)| (*name, value as &dyn rusqlite::ToSql))
+        .collect();
+    let mut statement = tx.prepare(&sql)?;
+    let rows = statement.query_map(named.as_slice(), member_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Reads the accepted or approved clock-ins in the UTC range with their
+/// first clock-out, the server's marker and the site.
+fn shifts_in_scope(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    member: Option<Uuid>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ShiftFacts>, StoreError> {
+    let sql = format!(
+        "SELECT r.body, \
+           (SELECT o.body FROM records o WHERE o.kind = 'clock_out' \
+              AND json_extract(o.body, '$.body.shift_id') = r.id \
+              AND o.member_id = r.member_id ORDER BY o.captured_at LIMIT 1), \
+           c.closed_at \
+         FROM records r \
+         JOIN reviews v ON v.subject_id = r.id \
+         JOIN members m ON m.id = r.member_id \
+         LEFT JOIN shift_auto_closes c ON c.shift_id = r.id \
+         WHERE r.kind = 'clock_in' AND v.state IN ('accepted', 'approved') \
+           AND r.captured_at >= :from AND r.captured_at < :to AND {MEMBER_IN_SCOPE} \
+         ORDER BY r.captured_at"
+    );
+    let mut params = scope_params(caller, member).to_vec();
+    params.push((":from", Some(time_text(from))));
+    params.push((":to", Some(time_text(to))));
+    let named: Vec<(&str, &dyn rusqlite::ToSql)> = params
+        .iter()
+        .map(|(name, value)| (*name, value as &dyn rusqlite::ToSql))
+        .collect();
+    let mut statement = tx.prepare(&sql)?;
+    let rows = statement.query_map(named.as_slice(), |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, Option<String>>(1)?,
+            row.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+
+    let mut sites = SiteCache::default();
+    let mut shifts = Vec::new();
+    for row in rows {
+        let (clock_in, clock_out, closed_at) = row?;
+        let clock_in: Record = serde_json::from_str(&clock_in)?;
+        let site = sites.get(tx, &clock_in)?;
+        shifts.push(ShiftFacts {
+            clock_in,
+            clock_out: clock_out.as_deref().map(serde_json::from_str).transpose()?,
+            server_closed_at: closed_at.as_deref().map(parse_time).transpose()?,
+            site,
+        });
+    }
+    Ok(shifts)
+}
+
+/// Sites by id, deleted ones included, read once per call.
+#[derive(Default)]
+struct SiteCache {
+    sites: HashMap<Uuid, Option<Site>>,
+}
+
+impl SiteCache {
+    fn get(&mut self, conn: &Connection, clock_in: &Record) -> Result<Option<Site>, StoreError> {
+        let RecordBody::ClockIn(body) = &clock_in.body else {
+            return Ok(None);
+        };
+        if let Some(site) = self.sites.get(&body.site_id) {
+            return Ok(site.clone());
+        }
+        let text: Option<String> = conn
+            .query_row(
+                "SELECT body FROM sites WHERE id = ?1",
+                [body.site_id.to_string()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let site: Option<Site> = text.as_deref().map(serde_json::from_str).transpose()?;
+        self.sites.insert(body.site_id, site.clone());
+        Ok(site)
+    }
+}
+
+/// Records an auto-close marker for every clock-in of the last 45 days
+/// that has no clock-out and whose window, plus grace, ended by `now`.
+/// Returns how many shifts it closed.
+pub fn close_open_shifts(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut statement = tx.prepare(
+        "SELECT r.body FROM records r \
+         WHERE r.kind = 'clock_in' AND r.captured_at >= :since \
+           AND NOT EXISTS (SELECT 1 FROM records o WHERE o.kind = 'clock_out' \
+                           AND json_extract(o.body, '$.body.shift_id') = r.id \
+                           AND o.member_id = r.member_id) \
+           AND NOT EXISTS (SELECT 1 FROM shift_auto_closes c WHERE c.shift_id = r.id) \
+         ORDER BY r.captured_at",
+    )?;
+    let since = time_text(now - SWEEP_LOOKBACK);
+    let bodies = statement
+        .query_map(named_params! { ":since": since }, |row| {
+            row.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut sites = SiteCache::default();
+    let mut closed = 0;
+    for body in bodies {
+        let clock_in: Record = serde_json::from_str(&body)?;
+        let Some(site) = sites.get(tx, &clock_in)? else {
+            continue;
+        };
+        let closes_at = auto_close_at(&site, clock_in.captured_at.utc);
+        if let Some(closes_at) = closes_at.filter(|closes_at| *closes_at <= now) {
+            insert_marker(tx, &clock_in, closes_at, now)?;
+            closed += 1;
+        }
+    }
+    Ok(closed)
+}
+
+fn insert_marker(
+    tx: &Transaction<'_>,
+    clock_in: &Record,
+    closed_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO shift_auto_closes (shift_id, member_id, closed_at, recorded_at) \
+         VALUES (?1, ?2, ?3, ?4)",
+        params![
+            clock_in.id.to_string(),
+            clock_in.member_id.to_string(),
+            time_text(closed_at),
+            time_text(now)
+        ],
+    )?;
+    tracing::info!(
+        shift_id = %clock_in.id,
+        member_id = %clock_in.member_id,
+        %closed_at,
+        "closed a shift left open",
+    );
+    Ok(())
+}
