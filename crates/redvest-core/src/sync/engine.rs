@@ -182,9 +182,7 @@ async fn open(db_path: PathBuf, base_url: &str) -> Result<(Store, SyncClient), S
     let client = SyncClient::new(base_url)?;
     let store = tokio::task::spawn_blocking(move || Store::open(db_path))
         .await
-        .map_err(|error| {
-            SyncError::InvalidResponse(format!("store open task failed: {error}"))
-        })??;
+        .map_err(|error| SyncError::Task(format!("opening the store failed: {error}")))??;
     Ok((store, client))
 }
 
@@ -195,12 +193,7 @@ async fn run_once(
 ) -> Result<SyncReport, SyncError> {
     let Some(token) = tokens.token() else {
         store.note_sync_failure(SIGN_IN_MESSAGE, true)?;
-        return Err(SyncError::Http {
-            status: 401,
-            code: "no_token".to_owned(),
-            message: "no session token on this device".to_owned(),
-            retry_after: None,
-        });
+        return Err(SyncError::NoToken);
     };
     sync_once(store, client, &token).await
 }

@@ -32,6 +32,10 @@ pub enum SyncError {
         #[source]
         source: std::io::Error,
     },
+    #[error("no session token on this device: sign in")]
+    NoToken,
+    #[error("sync task failed: {0}")]
+    Task(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,14 +50,16 @@ impl SyncError {
         }
     }
 
-    /// Tells whether the session token was refused, so the member must sign in.
+    /// Tells whether the session token is missing or was rejected, so the
+    /// member must sign in.
     pub fn is_auth(&self) -> bool {
         matches!(
             self,
-            SyncError::Http {
-                status: 401 | 403,
-                ..
-            }
+            SyncError::NoToken
+                | SyncError::Http {
+                    status: 401 | 403,
+                    ..
+                }
         )
     }
 
