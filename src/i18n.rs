@@ -88,6 +88,12 @@ catalogue! {
     NoSites => ["还没有岗点，请先同步", "No duty sites yet: sync first"],
     DistanceAccuracy => ["距离 {distance} 米 · 定位精度 {accuracy} 米", "{distance} m away · fix accuracy {accuracy} m"],
     NoFixYet => ["还没有定位", "No position fix yet"],
+    TypedPosition => ["手动输入位置（纬度, 经度）", "Type a position (latitude, longitude)"],
+    UseTypedPosition => ["使用此位置", "Use this position"],
+    InvalidTypedPosition => [
+        "位置格式不对：请输入“纬度, 经度”，例如 36.6432, 117.9661",
+        "Invalid position: type \"latitude, longitude\", for example 36.6432, 117.9661",
+    ],
     DistanceNoAccuracy => ["距离 {distance} 米 · 定位精度未知", "{distance} m away · fix accuracy unknown"],
     OnDutySince => ["在岗：{site}，已 {elapsed}", "On duty at {site} for {elapsed}"],
     ClockedOn => ["已打卡", "Clocked on"],

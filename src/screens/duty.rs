@@ -110,9 +110,65 @@ pub fn Duty() -> Element {
                 }
             }
             FlagList { flags }
+            TypedPosition {}
             if let Some(message) = error() {
                 p { class: "error", role: "alert", {message} }
             }
+        }
+    }
+}
+
+/// Parses "latitude, longitude" as typed by a member.
+pub fn parse_position(text: &str) -> Option<(f64, f64)> {
+    let (lat, lon) = text.split_once([',', '，', ' '])?;
+    Some((lat.trim().parse().ok()?, lon.trim().parse().ok()?))
+}
+
+/// A field for a typed position, used when the location source has none.
+#[component]
+fn TypedPosition() -> Element {
+    let app = use_app();
+    let mut text = use_signal(String::new);
+    let mut error = use_signal(|| None::<String>);
+
+    let apply = move |_| {
+        let typed = parse_position(&text.read());
+        let result = typed.map(|(lat, lon)| app.backend().set_typed_position(lat, lon));
+        match result {
+            Some(Ok(())) => error.set(None),
+            Some(Err(position_error)) => error.set(Some(position_error.to_string())),
+            None => error.set(Some(app.t(Msg::InvalidTypedPosition).to_owned())),
+        }
+    };
+
+    rsx! {
+        div { class: "typed-position",
+            label { {app.t(Msg::TypedPosition)}
+                input { oninput: move |event| text.set(event.value()) }
+            }
+            button { class: "big", onclick: apply, {app.t(Msg::UseTypedPosition)} }
+            if let Some(message) = error() {
+                p { class: "error", role: "alert", {message} }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_position;
+
+    #[test]
+    fn typed_position_parsing() {
+        let cases = [
+            ("36.6432, 117.9661", Some((36.6432, 117.9661))),
+            ("36.6432，117.9661", Some((36.6432, 117.9661))),
+            ("36.6432 117.9661", Some((36.6432, 117.9661))),
+            ("36.6432", None),
+            ("north, east", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_position(text), expected, "{text}");
         }
     }
 }
