@@ -13,6 +13,7 @@ mod android;
 mod desktop;
 #[cfg(target_os = "ios")]
 mod ios;
+pub mod mobile;
 
 #[cfg(target_os = "android")]
 use android as imp;
@@ -22,6 +23,15 @@ use desktop as imp;
 use ios as imp;
 
 pub use imp::{connectivity, location, monotonic, photo_picker, token_store};
+
+/// Returns the folder that the platform assigns to the app's data, where
+/// there is one (`Context.getFilesDir()` on Android), else `None`.
+pub fn app_data_dir() -> Option<PathBuf> {
+    #[cfg(target_os = "android")]
+    return android::data_dir();
+    #[cfg(not(target_os = "android"))]
+    None
+}
 
 /// Checks a chosen photo file with the platform's picker.
 pub fn photo_picker_accept(path: PathBuf) -> Result<PathBuf, PlatformError> {
@@ -50,6 +60,11 @@ pub enum PlatformError {
         "invalid position {lat}, {lon}: latitude must be within ±90 and longitude within ±180"
     )]
     InvalidPosition { lat: f64, lon: f64 },
+    #[error("{capability} failed on the device: {detail}")]
+    Native {
+        capability: &'static str,
+        detail: String,
+    },
 }
 
 /// A source of position fixes in WGS-84.
@@ -59,6 +74,24 @@ pub trait Location: Send + Sync {
 
     /// Uses a position the member typed instead of the sensor.
     fn set_typed(&self, lat: f64, lon: f64) -> Result<(), PlatformError>;
+
+    /// Removes and returns every fix received since the last call, oldest
+    /// first, so that a patrol keeps the fixes taken while the app was not
+    /// polling. The default returns the current fix, if any.
+    fn drain_fixes(&self) -> Result<Vec<Fix>, PlatformError> {
+        Ok(self.current_fix()?.into_iter().collect())
+    }
+
+    /// Keeps fixes coming with the screen off, for the length of a patrol.
+    /// The default does nothing, for sources that never stop.
+    fn begin_background(&self) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
+    /// Ends what [`Location::begin_background`] started.
+    fn end_background(&self) -> Result<(), PlatformError> {
+        Ok(())
+    }
 }
 
 /// Picks photo files for a lead.
