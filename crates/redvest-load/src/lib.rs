@@ -11,7 +11,7 @@ pub mod server;
 pub mod stats;
 pub mod traffic;
 
-/// Why a load run failed before it could report figures.
+/// Errors that stop a load run before it can report figures.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("invalid server url {url:?}: {reason}")]

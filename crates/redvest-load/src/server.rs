@@ -10,7 +10,7 @@ use tokio::process::{Child, Command};
 
 use crate::LoadError;
 
-/// Longest wait for the server to print its listening address.
+/// Maximum wait for the server to print its listening address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A server process this tool started; it is killed when dropped.

@@ -28,12 +28,12 @@ use crate::LoadError;
 /// Sign-ins in flight at once: phones sign in before the peak, not in it,
 /// and each one costs the server an argon2 check.
 const SIGN_IN_CONCURRENCY: usize = 16;
-/// Longest wait for one response before it counts as timed out.
+/// Maximum wait for one response before it counts as timed out.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Metres per degree of latitude, for scattering fixes around a site.
 const METRES_PER_DEGREE: f64 = 111_320.0;
 
-/// What to play against the server.
+/// Settings of one load run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     pub devices: usize,
@@ -56,8 +56,8 @@ pub struct LoadReport {
     pub clock_ins_sent: usize,
     /// Clock-ins the server acknowledged as stored.
     pub clock_ins_stored: usize,
-    /// Clock-ins the server answered with a conflict or rejection.
-    pub clock_ins_refused: usize,
+    /// Clock-ins the server returned as conflicts or rejections.
+    pub clock_ins_rejected: usize,
     pub devices_signed_in: usize,
 }
 
@@ -99,6 +99,24 @@ pub async fn run(
     sites: &[Site],
     config: &LoadConfig,
 ) -> Result<LoadReport, LoadError> {
+    let signed_in = sign_in_devices(base, phones, password, config).await?;
+    Ok(push_clock_ins(base, signed_in, sites, config).await)
+}
+
+/// The devices that signed in, ready to push.
+pub struct SignedIn {
+    client: Client,
+    sessions: Vec<Session>,
+    stats: PhaseStats,
+}
+
+/// Signs in `config.devices` devices, one member each.
+pub async fn sign_in_devices(
+    base: &Url,
+    phones: &[String],
+    password: &str,
+    config: &LoadConfig,
+) -> Result<SignedIn, LoadError> {
     if phones.len() < config.devices {
         return Err(LoadError::TooFewMembers {
             devices: config.devices,
@@ -112,13 +130,32 @@ pub async fn run(
         .build()?;
 
     tracing::info!(devices = config.devices, "signing in");
-    let (sessions, sign_in) = sign_in_all(&client, base, &phones[..config.devices], password).await;
-    let devices_signed_in = sessions.len();
+    let (sessions, stats) = sign_in_all(&client, base, &phones[..config.devices], password).await;
     if sessions.is_empty() {
         return Err(LoadError::NoSession {
-            failed: sign_in.error_count(),
+            failed: stats.error_count(),
         });
     }
+    Ok(SignedIn {
+        client,
+        sessions,
+        stats,
+    })
+}
+
+/// Plays the clock-in peak with the signed-in devices.
+pub async fn push_clock_ins(
+    base: &Url,
+    signed_in: SignedIn,
+    sites: &[Site],
+    config: &LoadConfig,
+) -> LoadReport {
+    let SignedIn {
+        client,
+        sessions,
+        stats: sign_in,
+    } = signed_in;
+    let devices_signed_in = sessions.len();
 
     tracing::info!(
         devices = devices_signed_in,
@@ -129,14 +166,14 @@ pub async fn run(
     let outcome = push_all(&client, base, sites, plans).await;
     tracing::info!(stored = outcome.stored, "load finished");
 
-    Ok(LoadReport {
+    LoadReport {
         sign_in,
         push: outcome.stats,
         clock_ins_sent: outcome.sent,
         clock_ins_stored: outcome.stored,
-        clock_ins_refused: outcome.refused,
+        clock_ins_rejected: outcome.rejected,
         devices_signed_in,
-    })
+    }
 }
 
 /// A signed-in device.
@@ -265,7 +302,7 @@ struct PushOutcomeTotals {
     stats: PhaseStats,
     sent: usize,
     stored: usize,
-    refused: usize,
+    rejected: usize,
 }
 
 async fn push_all(
@@ -291,7 +328,7 @@ async fn push_all(
                 totals.stats.merge(device.stats);
                 totals.sent += device.sent;
                 totals.stored += device.stored;
-                totals.refused += device.refused;
+                totals.rejected += device.rejected;
             }
             Err(error) => totals.stats.record_error(format!("task failed: {error}")),
         }
@@ -375,7 +412,7 @@ fn count_results(acknowledged: &PushResponse, totals: &mut PushOutcomeTotals) {
         match &result.outcome {
             PushOutcome::Stored { .. } => totals.stored += 1,
             PushOutcome::Conflict { .. } | PushOutcome::Rejected { .. } => {
-                totals.refused += 1;
+                totals.rejected += 1;
                 totals
                     .stats
                     .record_error(format!("record {}", outcome_name(&result.outcome)));
@@ -392,9 +429,9 @@ fn outcome_name(outcome: &PushOutcome) -> &'static str {
     }
 }
 
-/// Builds one clock-in at a random load site with a plausible fix: most
-/// inside the fence with 5–20 m accuracy, some at the edge or with poor
-/// accuracy, a few far away, and about 1 in 100 from a mock provider.
+/// Builds one clock-in at a random load site with a plausible fix. Most
+/// fixes lie inside the fence with 5–20 m accuracy. Some lie at the edge or
+/// have poor accuracy, a few are far away, and about 1 in 100 is mocked.
 fn clock_in(
     rng: &mut StdRng,
     session: &Session,
