@@ -301,14 +301,24 @@ mod tests {
     #[test]
     fn missing_secret_service_is_reported() {
         let cases = [
-            (keyring::Error::PlatformFailure("no D-Bus session".into()), true),
-            (keyring::Error::NoStorageAccess("keyring locked".into()), true),
+            (
+                keyring::Error::PlatformFailure("no D-Bus session".into()),
+                true,
+            ),
+            (
+                keyring::Error::NoStorageAccess("keyring locked".into()),
+                true,
+            ),
             (keyring::Error::TooLong("user".into(), 255), false),
         ];
         for (error, no_store) in cases {
             let text = error.to_string();
             let mapped = secret_error(error);
-            assert_eq!(matches!(mapped, PlatformError::NoSecretStore { .. }), no_store, "{text}");
+            assert_eq!(
+                matches!(mapped, PlatformError::NoSecretStore { .. }),
+                no_store,
+                "{text}"
+            );
         }
     }
 
