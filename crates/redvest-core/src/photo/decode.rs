@@ -3,6 +3,10 @@
 //! straight to about the target size: neither `image` 0.25 nor `zune-jpeg`
 //! 0.5 offers DCT scaling. PNG and WebP use the `image` crate at full size.
 //! Decoder panics are caught and reported as corrupt input.
+//!
+//! NOTE: for a progressive JPEG, `jpeg-decoder` keeps every full-size DCT
+//! coefficient, so a 12 MP progressive photo peaks near 56 MB and decodes
+//! about 2.5 times slower than a baseline one (see docs/BENCHMARKS.md).
 
 use std::io::Cursor;
 use std::panic::{self, AssertUnwindSafe};

@@ -201,9 +201,9 @@ fn encode_photo(bytes: &[u8], opts: &PhotoOptions) -> Result<EncodedPhoto, Photo
     let upright = transform::apply_orientation(resized, meta.orientation);
     let reencoded = encode::encode_jpeg(&upright, opts.quality)?;
 
-    let (thumb_w, thumb_h) =
-        transform::fit_long_edge(upright.width(), upright.height(), opts.thumb_long_edge);
-    let thumb_image = transform::resize(upright.clone(), thumb_w, thumb_h)?;
+    let (width, height) = upright.dimensions();
+    let (thumb_w, thumb_h) = transform::fit_long_edge(width, height, opts.thumb_long_edge);
+    let thumb_image = transform::resize(upright, thumb_w, thumb_h)?;
     let thumb = encode::encode_jpeg(&thumb_image, opts.quality)?;
 
     let kept_as_is =
@@ -216,8 +216,8 @@ fn encode_photo(bytes: &[u8], opts: &PhotoOptions) -> Result<EncodedPhoto, Photo
     Ok(EncodedPhoto {
         photo,
         thumb,
-        width: upright.width(),
-        height: upright.height(),
+        width,
+        height,
         meta,
     })
 }
