@@ -57,7 +57,7 @@ impl Report {
     }
 
     /// Prints the report and panics, naming the first broken condition,
-    /// unless it is clean and the server holds as many rows as were committed.
+    /// unless it is clean and the server contains as many rows as were committed.
     pub fn assert_clean(&self, label: &str) {
         println!(
             "{label}: {}",

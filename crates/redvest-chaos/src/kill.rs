@@ -1,5 +1,5 @@
 //! Kill supervisors. One SIGKILLs a capturing and syncing client process at
-//! random moments and restarts it on the same phone database; the other
+//! random moments and restarts it on the same phone database. The other
 //! SIGKILLs a server process while devices push to it and restarts it on the
 //! same data directory and port. Both end with a drain and `check::compare`.
 
@@ -22,7 +22,7 @@ use crate::capture::capture_one;
 use crate::check::{self, Report};
 use crate::harness::{seed_data_dir, Device, HarnessError, LocalServer, VOLUNTEERS};
 
-/// The longest a restarted client may take to empty its queue.
+/// Maximum time a restarted client may take to empty its queue.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Settings of a client kill run.
@@ -34,11 +34,11 @@ pub struct ClientKills {
     pub work_dir: PathBuf,
     pub kills: u32,
     pub seed: u64,
-    /// The longest a client lives before it is killed.
+    /// Maximum life of a client before it is killed.
     pub max_life: Duration,
 }
 
-/// What a kill run measured, with the final check.
+/// Measurements of a kill run, with the final check.
 #[derive(Debug, Clone, Serialize)]
 pub struct KillOutcome {
     pub kills: u32,
@@ -204,7 +204,7 @@ fn missing_locally(db: &Path, printed: &BTreeSet<Uuid>) -> Result<Vec<Uuid>, Har
     Ok(missing)
 }
 
-/// The body of one client life: capture and sync in a loop until killed,
+/// Runs one client life: capture and sync in a loop until killed,
 /// printing `committed <id>` after each commit returns. With `drain`, it
 /// only syncs until the queue is empty and prints how long that took.
 pub async fn client_life(
@@ -241,7 +241,7 @@ pub struct ServerKills {
     pub kills: u32,
     pub devices: usize,
     pub seed: u64,
-    /// The longest a server lives before it is killed.
+    /// Maximum life of a server before it is killed.
     pub max_life: Duration,
 }
 

@@ -80,7 +80,7 @@ enum Command {
         server_kills: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Longest life of a client or server before the kill, in milliseconds.
+        /// Maximum life of a client or server before the kill, in milliseconds.
         #[arg(long, default_value_t = 600)]
         max_life_ms: u64,
     },

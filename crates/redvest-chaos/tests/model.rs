@@ -57,7 +57,7 @@ struct QueuedDecision {
 /// The sequential model of the server's review state.
 #[derive(Default)]
 struct Model {
-    /// Subject id to (state, version) as the server holds it.
+    /// Subject id to (state, version) as the server stores it.
     reviews: BTreeMap<Uuid, (ReviewState, i64)>,
     decisions: BTreeMap<Uuid, Expected>,
 }
