@@ -1,8 +1,9 @@
-//! The photo pipeline, run once when a member captures or picks a photo:
-//! check the size and header, decode (JPEG with DCT scaling), read EXIF,
-//! downscale to a long edge, turn upright, re-encode as JPEG without any
-//! metadata, make a thumbnail, and store both under the SHA-256 of the
-//! photo's bytes. Records name the photo through [`ProcessedPhoto::into_ref`].
+//! The photo pipeline, run once when a member captures or picks a photo.
+//! It checks the file size and header, decodes (JPEGs with DCT scaling),
+//! reads EXIF, downscales to a long edge, turns the pixels upright and
+//! re-encodes them as JPEG without any metadata. It then makes a thumbnail
+//! and stores both under the SHA-256 of the photo's bytes. Records name the
+//! photo through [`ProcessedPhoto::into_ref`].
 //!
 //! HEIC/HEIF is rejected here. NOTE: an iOS or Android bridge that converts
 //! HEIC to JPEG must run before `process_file`; none exists yet.
