@@ -11,21 +11,24 @@ fn at_millis(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(millis).unwrap()
 }
 
-/// Generates a 1 s walk like a phone records it: jittered timestamps, a
-/// steady accuracy that changes now and then, and moves under 2 m a second.
+/// Generates a 1 s walk like a phone records it: jittered timestamps,
+/// correlated position noise, a steady accuracy that changes now and then,
+/// and moves under 2 m a second.
 fn phone_walk(points: usize, with_speed_and_bearing: bool) -> Vec<TrackPoint> {
     let mut lat = 36.661_012_3;
     let mut lon = 117.021_045_6;
+    let mut noise = GpsNoise::new(7);
     (0..points)
         .map(|i| {
             let step = i as f64;
             lat += 1.1e-5 * (step / 60.0).cos();
             lon += 1.1e-5 * (step / 60.0).sin();
+            let (noise_lat, noise_lon) = noise.next_offset_deg();
             let jitter = ((i * 37) % 11) as i64 - 5;
             let mut point = TrackPoint::new(
                 at_millis(1_788_000_000_000 + i as i64 * 1000 + jitter),
-                lat,
-                lon,
+                lat + noise_lat,
+                lon + noise_lon,
             );
             point.accuracy_m = Some(if (i / 120) % 2 == 0 { 4.0 } else { 6.5 });
             if with_speed_and_bearing {
@@ -35,6 +38,35 @@ fn phone_walk(points: usize, with_speed_and_bearing: bool) -> Vec<TrackPoint> {
             point
         })
         .collect()
+}
+
+/// Correlated position error like a phone's GPS: each step keeps 90% of
+/// the last error and adds up to ±0.5 m, from a fixed-seed xorshift.
+struct GpsNoise {
+    state: u64,
+    error_m: (f64, f64),
+}
+
+impl GpsNoise {
+    fn new(seed: u64) -> Self {
+        Self {
+            state: seed.max(1),
+            error_m: (0.0, 0.0),
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        (self.state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+
+    fn next_offset_deg(&mut self) -> (f64, f64) {
+        self.error_m.0 = 0.9 * self.error_m.0 + 0.5 * self.uniform();
+        self.error_m.1 = 0.9 * self.error_m.1 + 0.5 * self.uniform();
+        (self.error_m.0 / 111_195.0, self.error_m.1 / 89_200.0)
+    }
 }
 
 fn optional(range: std::ops::Range<f64>) -> impl Strategy<Value = Option<f64>> {

@@ -2,9 +2,9 @@
 //! its reason, the rest are sorted by fix time, split into segments at gaps
 //! and measured.
 //!
-//! The passes run in order: checks of each fix on its own (position, mock
-//! flag, date, accuracy), sorting and duplicate removal, a neighbour vote
-//! that removes isolated wild fixes, and a forward pass that removes the
+//! The passes run in order. Each fix is first checked on its own (position,
+//! mock flag, date, accuracy), then the rest are sorted and deduplicated. A
+//! neighbour vote removes isolated wild fixes, and a forward pass removes the
 //! remaining excursions without letting one bad fix reject its good
 //! neighbours.
 
@@ -35,6 +35,12 @@ pub struct FilterParams {
     pub assumed_accuracy_m: f64,
     /// Sampling interval in seconds; `None` estimates it as the median spacing.
     pub sampling_interval_s: Option<f64>,
+    /// A pause between fixes shorter than this many seconds is never a
+    /// silence, even when it exceeds twice the sampling interval. Devices that
+    /// record less often on straight stretches pause 10–12 s routinely (a
+    /// real Garmin walk export did), and rejecting a few 1 s fixes leaves the
+    /// same kind of pause.
+    pub min_silence_s: f64,
     /// A jump between consecutive kept fixes longer than this starts a new
     /// segment, unless the mode can cover more in two sampling intervals (a
     /// car sampled every 10 s moves further than 200 m between fixes).
@@ -54,6 +60,7 @@ impl Default for FilterParams {
             max_accuracy_m: 50.0,
             assumed_accuracy_m: 10.0,
             sampling_interval_s: None,
+            min_silence_s: 30.0,
             max_jump_m: 200.0,
             stop_speed_mps: 0.3,
             vote_window: 3,
@@ -65,8 +72,8 @@ impl Default for FilterParams {
 /// Returns the highest plausible speed in m/s for a patrol mode.
 ///
 /// The limits catch position jumps, not fast members, so each sits well above
-/// what the mode reaches: 6 m/s (21.6 km/h) lets a walking patroller run to an
-/// incident, 15 m/s (54 km/h) is beyond an e-bike downhill, and 50 m/s
+/// what the mode reaches. 6 m/s (21.6 km/h) lets a walking patroller run to an
+/// incident, and 15 m/s (54 km/h) is beyond an e-bike downhill. 50 m/s
 /// (180 km/h) is beyond any urban or expressway driving.
 pub fn max_speed_mps(mode: PatrolMode) -> f64 {
     match mode {
@@ -76,7 +83,7 @@ pub fn max_speed_mps(mode: PatrolMode) -> f64 {
     }
 }
 
-/// Why a fix was left out of the track.
+/// Reason a fix was left out of the track.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum RejectReason {
@@ -114,11 +121,12 @@ impl RejectReason {
     }
 }
 
-/// Why a new segment starts.
+/// Reason a new segment starts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum GapReason {
-    /// No fix for longer than twice the sampling interval.
+    /// No fix for longer than twice the sampling interval (and than
+    /// `FilterParams::min_silence_s`).
     Silence { seconds: f64 },
     /// The position jumped further than the jump limit, or to a run of fixes
     /// that the last kept fix could not reach at a plausible speed.
@@ -160,12 +168,16 @@ pub struct FilteredTrack {
 impl FilteredTrack {
     /// Returns the geodesic length in metres of all segments, gaps excluded.
     pub fn distance_m(&self) -> f64 {
-        self.segments.iter().map(|s| s.figures.distance_m).sum()
+        self.segments
+            .iter()
+            .fold(0.0, |sum, s| sum + s.figures.distance_m)
     }
 
     /// Returns the time in seconds spent moving, summed over segments.
     pub fn moving_s(&self) -> f64 {
-        self.segments.iter().map(|s| s.figures.moving_s).sum()
+        self.segments
+            .iter()
+            .fold(0.0, |sum, s| sum + s.figures.moving_s)
     }
 
     /// Returns the seconds from the first to the last kept fix, gaps included.
@@ -246,7 +258,8 @@ pub fn filter(
         .sampling_interval_s
         .unwrap_or_else(|| median_spacing_s(&kept));
     let jump_limit_m = params.max_jump_m.max(2.0 * limit.max_mps * interval_s);
-    let gaps = find_gaps(&kept, interval_s, &forced_breaks, jump_limit_m);
+    let silence_s = (2.0 * interval_s).max(params.min_silence_s);
+    let gaps = find_gaps(&kept, silence_s, &forced_breaks, jump_limit_m);
     let segments = build_segments(&kept, &gaps, params.stop_speed_mps);
     rejected.sort_by_key(|(fix, _)| fix.at);
 
@@ -454,14 +467,14 @@ pub fn median_spacing_s(fixes: &[Fix]) -> f64 {
     spacings[spacings.len() / 2]
 }
 
-fn find_gaps(kept: &[Fix], interval_s: f64, forced_breaks: &[usize], max_jump_m: f64) -> Vec<Gap> {
+fn find_gaps(kept: &[Fix], silence_s: f64, forced_breaks: &[usize], max_jump_m: f64) -> Vec<Gap> {
     let mut gaps = Vec::new();
     for next_index in 1..kept.len() {
         let (before, after) = (&kept[next_index - 1], &kept[next_index]);
         let seconds = seconds_between(before.at, after.at);
         let metres = distance_m((before.lat, before.lon), (after.lat, after.lon));
 
-        let reason = if seconds > 2.0 * interval_s {
+        let reason = if seconds > silence_s {
             GapReason::Silence { seconds }
         } else if metres > max_jump_m || forced_breaks.contains(&next_index) {
             GapReason::Jump { metres }

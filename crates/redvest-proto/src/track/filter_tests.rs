@@ -410,3 +410,26 @@ fn patrol_stop_carries_figures() {
         matches!(track.rejected[0].1, RejectReason::LowAccuracy { accuracy_m } if accuracy_m == 99.0)
     );
 }
+
+#[test]
+fn silence_threshold_cases() {
+    // (case, seconds of fixes removed, min_silence_s, expected segments)
+    let cases = [
+        ("short pause under the floor", 20, 30.0, 1),
+        ("pause over the floor", 40, 30.0, 2),
+        ("floor off, over twice the interval", 2, 0.0, 2),
+        ("floor off, exactly twice the interval", 1, 0.0, 1),
+    ];
+    for (name, removed, min_silence_s, expected) in cases {
+        let mut fixes = walk(600);
+        fixes.drain(300..300 + removed);
+        let params = FilterParams {
+            min_silence_s,
+            ..FilterParams::default()
+        };
+
+        let track = filter(&fixes, start(), PatrolMode::Walking, &params);
+
+        assert_eq!(track.segments.len(), expected, "{name}");
+    }
+}
