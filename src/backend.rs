@@ -241,6 +241,11 @@ impl Backend {
         Ok(self.location.current_fix()?)
     }
 
+    /// Removes and returns the fixes received since the last call, oldest first.
+    pub fn drain_fixes(&self) -> Result<Vec<Fix>, BackendError> {
+        Ok(self.location.drain_fixes()?)
+    }
+
     /// Uses a typed position instead of the location sensor.
     pub fn set_typed_position(&self, lat: f64, lon: f64) -> Result<(), BackendError> {
         Ok(self.location.set_typed(lat, lon)?)
@@ -299,8 +304,13 @@ impl Backend {
     }
 
     pub async fn start_patrol(&self) -> Result<Uuid, BackendError> {
-        self.blocking(|store| store.start_patrol(PatrolMode::Walking, None))
-            .await
+        let id = self
+            .blocking(|store| store.start_patrol(PatrolMode::Walking, None))
+            .await?;
+        if let Err(error) = self.location.begin_background() {
+            tracing::warn!(patrol_id = %id, %error, "background location not started");
+        }
+        Ok(id)
     }
 
     pub async fn record_fix(&self, patrol_id: Uuid, fix: Fix) -> Result<(), BackendError> {
@@ -322,6 +332,9 @@ impl Backend {
         let summary = self
             .blocking(move |store| store.stop_patrol(patrol_id))
             .await?;
+        if let Err(error) = self.location.end_background() {
+            tracing::warn!(%patrol_id, %error, "background location not stopped");
+        }
         self.sync_now().await;
         Ok(summary)
     }

@@ -22,44 +22,74 @@ pub struct DesktopLocation {
     track: Vec<Fix>,
     speed: f64,
     started: Instant,
+    started_utc: chrono::DateTime<Utc>,
+    /// Index of the first track point that `drain_fixes` has not returned yet.
+    drained: Mutex<usize>,
     typed: Mutex<Option<(f64, f64)>>,
 }
 
 impl DesktopLocation {
-    fn replayed_fix(&self) -> Option<Fix> {
-        let first = self.track.first()?;
+    /// Returns how many track points the replay has reached by now.
+    fn reached(&self) -> usize {
+        let Some(first) = self.track.first() else {
+            return 0;
+        };
         let elapsed_ms = self.started.elapsed().as_secs_f64() * self.speed * 1000.0;
-        let reached = self
-            .track
+        self.track
             .iter()
             .take_while(|fix| ((fix.at - first.at).num_milliseconds() as f64) <= elapsed_ms)
-            .last()?;
+            .count()
+    }
 
-        let mut fix = reached.clone();
-        fix.at = Utc::now();
+    /// Returns track point `index` as a replayed fix, re-timed to the replay's clock.
+    fn replayed(&self, index: usize) -> Fix {
+        let first_at = self.track[0].at;
+        let mut fix = self.track[index].clone();
+        let offset_ms = (fix.at - first_at).num_milliseconds() as f64 / self.speed;
+        fix.at = self.started_utc + chrono::Duration::milliseconds(offset_ms as i64);
         fix.provider = "replay".to_owned();
         // A replayed track is not a sensor reading, and the judge must know.
         fix.mock = true;
+        fix
+    }
+
+    fn replayed_fix(&self) -> Option<Fix> {
+        let reached = self.reached();
+        let mut fix = self.replayed(reached.checked_sub(1)?);
+        fix.at = Utc::now();
         Some(fix)
+    }
+
+    fn typed_fix(&self) -> Option<Fix> {
+        let typed = *self
+            .typed
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        typed.map(|(lat, lon)| Fix::new(lat, lon, Some(TYPED_ACCURACY_M), Utc::now(), "typed"))
     }
 }
 
 impl Location for DesktopLocation {
     fn current_fix(&self) -> Result<Option<Fix>, PlatformError> {
-        let typed = *self
-            .typed
+        Ok(self.typed_fix().or_else(|| self.replayed_fix()))
+    }
+
+    /// Returns every track point reached since the last call, so a fast
+    /// replay loses no point between two polls; a typed position comes alone.
+    fn drain_fixes(&self) -> Result<Vec<Fix>, PlatformError> {
+        if let Some(fix) = self.typed_fix() {
+            return Ok(vec![fix]);
+        }
+        let reached = self.reached();
+        let mut drained = self
+            .drained
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some((lat, lon)) = typed {
-            return Ok(Some(Fix::new(
-                lat,
-                lon,
-                Some(TYPED_ACCURACY_M),
-                Utc::now(),
-                "typed",
-            )));
-        }
-        Ok(self.replayed_fix())
+        let fixes = (*drained..reached)
+            .map(|index| self.replayed(index))
+            .collect();
+        *drained = reached.max(*drained);
+        Ok(fixes)
     }
 
     fn set_typed(&self, lat: f64, lon: f64) -> Result<(), PlatformError> {
@@ -90,6 +120,8 @@ pub fn location(config: &Config) -> Result<DesktopLocation, PlatformError> {
         track,
         speed: config.gpx_speed,
         started: Instant::now(),
+        started_utc: Utc::now(),
+        drained: Mutex::new(0),
         typed: Mutex::new(None),
     })
 }
@@ -296,6 +328,24 @@ mod tests {
         assert_eq!(fixes.len(), 2);
         assert_eq!(fixes[1].lat, 36.641);
         assert_eq!((fixes[1].at - fixes[0].at).num_seconds(), 5);
+    }
+
+    #[test]
+    fn fast_replay_drains_every_point() {
+        let mut config = crate::config::Config::from_env();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("walk.gpx");
+        std::fs::write(&path, GPX).unwrap();
+        config.gpx = Some(path);
+        config.gpx_speed = 1000.0;
+        let source = location(&config).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+
+        let fixes = source.drain_fixes().unwrap();
+
+        assert_eq!(fixes.len(), 2);
+        assert!(fixes.iter().all(|fix| fix.mock));
+        assert!(source.drain_fixes().unwrap().is_empty());
     }
 
     #[test]

@@ -32,25 +32,28 @@ pub fn Patrol() -> Element {
             if paused() {
                 continue;
             }
-            let Ok(Some(fix)) = app.backend().current_fix() else {
-                continue;
-            };
-            let previous = last();
-            if previous
-                .as_ref()
-                .is_some_and(|seen| seen.lat == fix.lat && seen.lon == fix.lon)
-            {
-                continue;
+            let fixes = app.backend().drain_fixes().unwrap_or_else(|drain_error| {
+                tracing::warn!(%patrol_id, error = %drain_error, "no fixes");
+                Vec::new()
+            });
+            for fix in fixes {
+                let previous = last();
+                if previous
+                    .as_ref()
+                    .is_some_and(|seen| seen.lat == fix.lat && seen.lon == fix.lon)
+                {
+                    continue;
+                }
+                if let Err(record_error) = app.backend().record_fix(patrol_id, fix.clone()).await {
+                    tracing::warn!(%patrol_id, error = %record_error, "fix not recorded");
+                    continue;
+                }
+                if let Some(previous) = previous {
+                    distance += distance_m((previous.lat, previous.lon), (fix.lat, fix.lon));
+                }
+                points += 1;
+                last.set(Some(fix));
             }
-            if let Err(record_error) = app.backend().record_fix(patrol_id, fix.clone()).await {
-                tracing::warn!(%patrol_id, error = %record_error, "fix not recorded");
-                continue;
-            }
-            if let Some(previous) = previous {
-                distance += distance_m((previous.lat, previous.lon), (fix.lat, fix.lon));
-            }
-            points += 1;
-            last.set(Some(fix));
         }
     });
 
