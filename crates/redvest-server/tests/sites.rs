@@ -15,6 +15,9 @@ use redvest_server::Storage;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// A named change applied to a valid site.
+type SiteEdit = Box<dyn Fn(&mut Site)>;
+
 fn site(name: &str) -> Site {
     let at = |hour, minute| NaiveTime::from_hms_opt(hour, minute, 0).unwrap();
     Site {
@@ -148,7 +151,7 @@ async fn invalid_sites_rejected() {
             (lat, 117.97),
         ]
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut Site)>)> = vec![
+    let cases: Vec<(&str, SiteEdit)> = vec![
         ("empty name", Box::new(|s| s.name = "   ".into())),
         ("long name", Box::new(|s| s.name = "门".repeat(101))),
         (
@@ -269,7 +272,7 @@ async fn invalid_sites_rejected() {
 async fn edge_values_accepted() {
     let server = TestServer::start();
     let staff = server.sign_in(BRIGADE_STAFF).await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Site)>)> = vec![
+    let cases: Vec<(&str, SiteEdit)> = vec![
         (
             "name of 100 characters",
             Box::new(|s| s.name = "门".repeat(100)),
