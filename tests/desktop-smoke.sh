@@ -104,6 +104,15 @@ done
 [[ "$state" == "sent" ]] || fail "clock-in still $state after 20 s: the server did not acknowledge it"
 import -window root "$artifacts/5-synced.png"
 
+# Switch to English and open the lead screen and the submissions list.
+click 149 "${REDVEST_SMOKE_LANG_Y:-111}"
+click 298 "${REDVEST_SMOKE_TABS_Y:-250}"
+sleep 1
+import -window root "$artifacts/6-lead-english.png"
+click 413 "${REDVEST_SMOKE_TABS_Y:-250}"
+sleep 2
+import -window root "$artifacts/7-submissions-english.png"
+
 echo "desktop smoke: signed in as $phone, clocked on, clock-in acknowledged by the server"
 echo "screenshots in $artifacts"
 echo "1 passed, 0 failed"
