@@ -302,7 +302,7 @@ pub struct ErrorBody {
 pub struct DutyHoursQuery {
     /// The month as `YYYY-MM`, counted in each site's time zone.
     pub month: String,
-    /// Limits the answer to one member the caller may see.
+    /// Restricts the response to one member the caller may see.
     #[serde(default)]
     pub member: Option<Uuid>,
 }
@@ -334,7 +334,7 @@ pub struct MemberDutyHours {
     pub details: Vec<DutyShift>,
 }
 
-/// Who closed a counted shift.
+/// The side that closed a counted shift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShiftClosedBy {

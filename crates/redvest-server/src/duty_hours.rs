@@ -20,7 +20,7 @@ use redvest_proto::wire::{
 use redvest_proto::Record;
 use uuid::Uuid;
 
-/// What the store knows about one accepted or approved clock-in.
+/// The stored facts of one accepted or approved clock-in.
 #[derive(Debug, Clone)]
 pub struct ShiftFacts {
     pub clock_in: Record,

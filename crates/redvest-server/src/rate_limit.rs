@@ -1,8 +1,8 @@
 //! Limits on failed sign-ins, per phone number and per client address, over
 //! a sliding window, so that passwords cannot be guessed at speed.
 //!
-//! The counts live in memory: a restart forgets them, and two server
-//! processes would count apart. That is acceptable for the one-process
+//! The counts live in memory, so a restart clears them and two server
+//! processes would keep separate counts. That is acceptable for the one-process
 //! server; a shared store would be needed behind a load balancer.
 
 use std::collections::{HashMap, VecDeque};

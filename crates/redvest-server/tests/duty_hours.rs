@@ -1,5 +1,5 @@
 //! Duty hours through the router on a real store: which shifts count, how
-//! long they last, who sees whose hours, and the sweep that closes shifts
+//! long they last, who may read whose hours, and the sweep that closes shifts
 //! left open.
 
 mod common;
@@ -37,7 +37,7 @@ fn monotonic(boot: &str, millis: i64) -> Option<Monotonic> {
     })
 }
 
-/// A clock-in at the school gate, inside the fence or 6 km away.
+/// Builds a clock-in at the school gate, inside the fence or 6 km away.
 fn clock_in(member_id: Uuid, local: &str, inside: bool, mono: Option<Monotonic>) -> Record {
     let captured_at = stamp(local);
     let (lat, lon) = if inside {
@@ -94,7 +94,7 @@ async fn monotonic_and_wall_durations() {
     let server = TestServer::start();
     let volunteer = server.sign_in(VOLUNTEER_A).await;
     let id = volunteer.member.id;
-    // Same boot: the wall clock says 60 min, the monotonic clock 40 min.
+    // Same boot: the wall clock measures 60 min, the monotonic clock 40 min.
     let same_boot = clock_in(id, "2026-09-01T07:15:00+08:00", true, monotonic("a", 1_000));
     let same_boot_out = clock_out(
         &same_boot,

@@ -69,7 +69,7 @@ async fn pulled_site(server: &TestServer, session: &Session, id: Uuid) -> Option
         .map(|change| change.entity)
         .find(|entity| match entity {
             Entity::Site(site) => site.id == id,
-            Entity::Tombstone { id: gone, .. } => *gone == id,
+            Entity::Tombstone { id: removed, .. } => *removed == id,
             _ => false,
         })
 }
@@ -376,16 +376,20 @@ async fn delete_site_sends_tombstone() {
     let staff = server.sign_in(BRIGADE_STAFF).await;
     let leader = server.sign_in(LEADER_1).await;
     let volunteer = server.sign_in(VOLUNTEER_A).await;
-    let gone = site("旧校门");
-    put(&server, &staff, &gone).await;
+    let removed = site("旧校门");
+    put(&server, &staff, &removed).await;
 
-    let by_leader = delete(&server, &leader, gone.id).await;
-    let first = delete(&server, &staff, gone.id).await;
-    let again = delete(&server, &staff, gone.id).await;
+    let by_leader = delete(&server, &leader, removed.id).await;
+    let first = delete(&server, &staff, removed.id).await;
+    let again = delete(&server, &staff, removed.id).await;
     let unknown = delete(&server, &staff, Uuid::now_v7()).await;
-    let pulled = pulled_site(&server, &volunteer, gone.id).await;
+    let pulled = pulled_site(&server, &volunteer, removed.id).await;
     let clock_in = server
-        .push(&volunteer, 1, &[clock_in_at(volunteer.member.id, gone.id)])
+        .push(
+            &volunteer,
+            1,
+            &[clock_in_at(volunteer.member.id, removed.id)],
+        )
         .await;
 
     assert_eq!(by_leader.status, StatusCode::FORBIDDEN);
@@ -397,7 +401,7 @@ async fn delete_site_sends_tombstone() {
         "{pulled:?}"
     );
     assert_eq!(clock_in.body["results"][0]["status"], "rejected");
-    assert_eq!(audit_count(&server, "delete_site", gone.id), 1);
+    assert_eq!(audit_count(&server, "delete_site", removed.id), 1);
 }
 
 #[tokio::test]

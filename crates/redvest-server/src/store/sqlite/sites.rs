@@ -62,7 +62,7 @@ pub fn put_site(
 }
 
 /// Deletes a site of the caller's brigade. Deleting a deleted site again
-/// changes nothing, so a phone may retry a request whose answer it lost.
+/// changes nothing, so a phone may retry a request whose response it lost.
 pub fn delete_site(
     tx: &Transaction<'_>,
     caller: &Caller,
