@@ -7,8 +7,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use quick_xml::events::Event;
-use quick_xml::Reader;
 use redvest_proto::geo::{is_valid_position, Fix};
 
 use super::{Connectivity, Location, PhotoPicker, PlatformError, TokenStore};
@@ -126,77 +124,15 @@ pub fn location(config: &Config) -> Result<DesktopLocation, PlatformError> {
     })
 }
 
-// TODO: switch to redvest_core::gpx once the shared GPX importer lands.
 fn read_gpx(path: &Path) -> Result<Vec<Fix>, PlatformError> {
     let gpx_error = |detail: String| PlatformError::Gpx {
         path: path.to_owned(),
         detail,
     };
     let text = std::fs::read_to_string(path).map_err(|error| gpx_error(error.to_string()))?;
-    let fixes = parse_gpx(&text).map_err(gpx_error)?;
-    if fixes.is_empty() {
-        return Err(gpx_error(
-            "no trkpt or rtept element with lat, lon and time".to_owned(),
-        ));
-    }
-    Ok(fixes)
-}
-
-/// Reads the timed track and route points of a GPX document, in file order.
-pub fn parse_gpx(text: &str) -> Result<Vec<Fix>, String> {
-    let mut reader = Reader::from_str(text);
-    let mut fixes = Vec::new();
-    let mut point: Option<(f64, f64)> = None;
-    let mut in_time = false;
-
-    loop {
-        match reader
-            .read_event()
-            .map_err(|error| format!("invalid XML: {error}"))?
-        {
-            Event::Start(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => {
-                point = Some(point_attributes(&element)?);
-            }
-            Event::Start(element) if element.name().as_ref() == b"time" => {
-                in_time = point.is_some()
-            }
-            Event::Text(text) if in_time => {
-                let stamp = text
-                    .unescape()
-                    .map_err(|error| format!("invalid time text: {error}"))?;
-                let at = chrono::DateTime::parse_from_rfc3339(stamp.trim())
-                    .map_err(|error| format!("invalid time {stamp:?}: {error}"))?;
-                if let Some((lat, lon)) = point {
-                    fixes.push(Fix::new(lat, lon, None, at.with_timezone(&Utc), "replay"));
-                }
-            }
-            Event::End(element) if element.name().as_ref() == b"time" => in_time = false,
-            Event::End(element) if matches!(element.name().as_ref(), b"trkpt" | b"rtept") => {
-                point = None
-            }
-            Event::Eof => return Ok(fixes),
-            _ => {}
-        }
-    }
-}
-
-fn point_attributes(element: &quick_xml::events::BytesStart) -> Result<(f64, f64), String> {
-    let mut lat = None;
-    let mut lon = None;
-    for attribute in element.attributes().flatten() {
-        let value = String::from_utf8_lossy(&attribute.value)
-            .parse::<f64>()
-            .ok();
-        match attribute.key.as_ref() {
-            b"lat" => lat = value,
-            b"lon" => lon = value,
-            _ => {}
-        }
-    }
-    match (lat, lon) {
-        (Some(lat), Some(lon)) if is_valid_position(lat, lon) => Ok((lat, lon)),
-        _ => Err("trkpt or rtept with a missing or invalid lat or lon attribute".to_owned()),
-    }
+    let segments =
+        redvest_core::gpx::import_fixes(&text).map_err(|error| gpx_error(error.to_string()))?;
+    Ok(segments.into_iter().flatten().collect())
 }
 
 /// Reads the Linux boot id and the uptime, a clock that never jumps with
@@ -321,9 +257,18 @@ mod tests {
 <trkpt lat="36.641" lon="117.971"><time>2026-09-01T07:30:05Z</time><extensions><x/></extensions></trkpt>
 </trkseg></trk></gpx>"#;
 
+    fn write_gpx(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("walk.gpx");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
     #[test]
     fn gpx_points_are_read() {
-        let fixes = parse_gpx(GPX).unwrap();
+        let (_dir, path) = write_gpx(GPX);
+
+        let fixes = read_gpx(&path).unwrap();
 
         assert_eq!(fixes.len(), 2);
         assert_eq!(fixes[1].lat, 36.641);
@@ -331,11 +276,20 @@ mod tests {
     }
 
     #[test]
+    fn gpx_bad_file_names_path() {
+        let (_dir, path) = write_gpx(
+            "<gpx><trk><trkseg><trkpt lat=\"99\" lon=\"1\"></trkpt></trkseg></trk></gpx>",
+        );
+
+        let error = read_gpx(&path).unwrap_err();
+
+        assert!(error.to_string().contains("walk.gpx"), "{error}");
+    }
+
+    #[test]
     fn fast_replay_drains_every_point() {
         let mut config = crate::config::Config::from_env();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("walk.gpx");
-        std::fs::write(&path, GPX).unwrap();
+        let (_dir, path) = write_gpx(GPX);
         config.gpx = Some(path);
         config.gpx_speed = 1000.0;
         let source = location(&config).unwrap();
@@ -370,13 +324,5 @@ mod tests {
                 "{text}"
             );
         }
-    }
-
-    #[test]
-    fn gpx_bad_latitude_rejected() {
-        let result =
-            parse_gpx(r#"<gpx><trk><trkseg><trkpt lat="99" lon="1"></trkpt></trkseg></trk></gpx>"#);
-
-        assert!(result.is_err());
     }
 }
