@@ -36,7 +36,10 @@ use crate::error::{Result, StoreError};
 pub use capture::{ClockInReceipt, LeadDraft, LeadPhoto, LocalVerdict, OpenShift, PatrolSummary};
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use outbox::{AckCounts, PendingPhoto, PushBatch};
-pub use views::{LocalState, QueueItem, ReviewView, SubmissionView, SyncStatus};
+pub use views::{
+    ActivePatrol, ConflictView, LocalPhoto, LocalState, PatrolTrack, QueueItem, ReviewView,
+    SubmissionView, SyncStatus,
+};
 
 /// A connection to the phone database.
 pub struct Store {

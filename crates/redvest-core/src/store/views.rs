@@ -1,8 +1,14 @@
-//! Read models for the screens (my submissions, the leader's review queue,
-//! the sync badge) and the leader's offline decision.
+//! Read models for the screens (my submissions, the leader's review queue
+//! with its conflicts and assignable members, the active patrol and its
+//! track, a lead's photos, the sync badge) and the leader's offline decision.
+
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use redvest_proto::geo::Fix;
+use redvest_proto::records::PatrolMode;
 use redvest_proto::review::{transition, Action, ReviewState, Reviewer};
+use redvest_proto::track::{self, FilterParams, TrackPoint};
 use redvest_proto::wire::{DecisionConflict, DecisionRequest, Member, Role};
 use redvest_proto::{Record, Stamp};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -282,4 +288,429 @@ fn queue_item(row: &Row) -> Result<QueueItem> {
         pending_decision,
         review: review_view(row, 6)?,
     })
+}
+
+/// A patrol that has started and not stopped on this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivePatrol {
+    pub patrol_id: Uuid,
+    pub mode: PatrolMode,
+    pub paused: bool,
+}
+
+/// A stored patrol track ready to draw: the kept points of each segment,
+/// simplified for display, and the fixes the filter rejected.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PatrolTrack {
+    /// One entry per segment; a gap lies between two entries, never inside one.
+    pub segments: Vec<Vec<TrackPoint>>,
+    /// Rejected fixes with the reason name, such as `low_accuracy`.
+    pub rejected: Vec<(TrackPoint, &'static str)>,
+}
+
+/// A processed photo of a lead captured on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPhoto {
+    pub sha256: String,
+    pub path: PathBuf,
+    /// Whether the server holds the whole photo.
+    pub sent: bool,
+}
+
+/// A submission in the review queue whose review names a decision conflict,
+/// or on which a decision from this device lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictView {
+    pub subject_id: Uuid,
+    pub owner_name: String,
+    pub state: ReviewState,
+    /// Decisions the server kept as conflicts, from any reviewer.
+    pub conflicts: Vec<DecisionConflict>,
+    /// The server's reason when a decision from this device lost.
+    pub own_lost_reason: Option<String>,
+}
+
+impl Store {
+    /// Returns the members the signed-in reviewer may assign a follow-up to:
+    /// their squad for a squad leader, their brigade otherwise, by name.
+    pub fn assignable_members(&self) -> Result<Vec<Member>> {
+        let conn = self.conn();
+        let me = Self::session_member(&conn)?;
+        let mut statement = conn.prepare("SELECT json FROM members")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        let mut members = Vec::new();
+        for json in rows {
+            let member: Member = serde_json::from_str(&json?)?;
+            let same_group = match me.squad_id {
+                Some(squad) => member.squad_id == Some(squad),
+                None => member.brigade_id == me.brigade_id,
+            };
+            if same_group && member.id != me.id {
+                members.push(member);
+            }
+        }
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(members)
+    }
+
+    /// Returns the newest patrol that is recording or paused, if any.
+    pub fn active_patrol(&self) -> Result<Option<ActivePatrol>> {
+        let conn = self.conn();
+        let row: Option<(String, String, String)> = conn
+            .query_row(
+                "SELECT id, mode, state FROM patrols WHERE state <> 'stopped'
+                 ORDER BY started_at DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let Some((id, mode, state)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(ActivePatrol {
+            patrol_id: parse_uuid("patrols.id", &id)?,
+            mode: serde_json::from_str(&mode)?,
+            paused: state == "paused",
+        }))
+    }
+
+    /// Filters a patrol's stored fixes the way stopping it does and returns
+    /// each segment simplified at [`track::figures::DISPLAY_TOLERANCE_M`].
+    pub fn patrol_track(&self, patrol_id: Uuid) -> Result<PatrolTrack> {
+        let conn = self.conn();
+        let (mode, started_at): (String, String) = conn
+            .query_row(
+                "SELECT mode, started_at FROM patrols WHERE id = ?1",
+                [patrol_id.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::UnknownPatrol(patrol_id))?;
+        let mode: PatrolMode = serde_json::from_str(&mode)?;
+        let started_at = parse_time("patrols.started_at", &started_at)?;
+        let fixes = patrol_fixes(&conn, patrol_id)?;
+
+        let filtered = track::filter(&fixes, started_at, mode, &FilterParams::default());
+        let segments = filtered
+            .segment_points()
+            .iter()
+            .map(|points| track::simplify(points, track::figures::DISPLAY_TOLERANCE_M))
+            .collect();
+        let rejected = filtered
+            .rejected
+            .iter()
+            .map(|(fix, reason)| (TrackPoint::from(fix), reason.as_str()))
+            .collect();
+        Ok(PatrolTrack { segments, rejected })
+    }
+
+    /// Returns the photos of a lead captured here, in capture order.
+    pub fn lead_photos(&self, lead_id: Uuid) -> Result<Vec<LocalPhoto>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT p.sha256, p.local_path, p.state FROM lead_photos lp
+             JOIN photos p ON p.sha256 = lp.sha256
+             WHERE lp.lead_id = ?1 ORDER BY lp.position",
+        )?;
+        let rows = statement.query_map([lead_id.to_string()], |row| {
+            Ok(LocalPhoto {
+                sha256: row.get(0)?,
+                path: PathBuf::from(row.get::<_, String>(1)?),
+                sent: row.get::<_, String>(2)? == "done",
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Returns the queued submissions with a decision conflict, oldest first.
+    pub fn review_conflicts(&self) -> Result<Vec<ConflictView>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT q.subject_id, q.owner_name, v.state, v.conflicts,
+                    (SELECT d.reason FROM decisions d WHERE d.subject_id = q.subject_id
+                     AND d.state = 'conflict' ORDER BY d.id DESC LIMIT 1)
+             FROM review_queue q JOIN reviews v ON v.subject_id = q.subject_id
+             WHERE v.conflicts <> '[]' OR EXISTS (SELECT 1 FROM decisions d
+                   WHERE d.subject_id = q.subject_id AND d.state = 'conflict')
+             ORDER BY q.received_at, q.subject_id",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut views = Vec::new();
+        while let Some(row) = rows.next()? {
+            views.push(conflict_view(row)?);
+        }
+        Ok(views)
+    }
+}
+
+fn conflict_view(row: &Row) -> Result<ConflictView> {
+    let state: String = row.get(2)?;
+    Ok(ConflictView {
+        subject_id: parse_uuid("review_queue.subject_id", &row.get::<_, String>(0)?)?,
+        owner_name: row.get(1)?,
+        state: ReviewState::parse(&state).ok_or(StoreError::Corrupt {
+            column: "reviews.state",
+            value: state,
+        })?,
+        conflicts: serde_json::from_str(&row.get::<_, String>(3)?)?,
+        own_lost_reason: row.get(4)?,
+    })
+}
+
+fn patrol_fixes(conn: &Connection, patrol_id: Uuid) -> Result<Vec<Fix>> {
+    let mut statement =
+        conn.prepare("SELECT fix FROM track_points WHERE patrol_id = ?1 ORDER BY seq")?;
+    let rows = statement.query_map([patrol_id.to_string()], |row| row.get::<_, String>(0))?;
+    let mut fixes = Vec::new();
+    for json in rows {
+        fixes.push(serde_json::from_str(&json?)?);
+    }
+    Ok(fixes)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use redvest_proto::records::{Lead, LeadCategory, PositionSource, RecordBody};
+    use redvest_proto::wire::{Change, ChangesResponse, Entity, ReviewInfo, Submission};
+
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("views.sqlite3")).unwrap();
+        (dir, store)
+    }
+
+    fn member(name: &str, role: Role, brigade_id: Uuid, squad_id: Option<Uuid>) -> Member {
+        Member {
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            role,
+            brigade_id,
+            squad_id,
+        }
+    }
+
+    fn apply(store: &Store, entities: Vec<Entity>) {
+        let changes = entities
+            .into_iter()
+            .enumerate()
+            .map(|(index, entity)| Change {
+                seq: index as i64 + 1,
+                entity,
+            })
+            .collect();
+        let page = ChangesResponse {
+            epoch: Uuid::nil(),
+            changes,
+            cursor: 100,
+            more: false,
+        };
+        store.apply_changes(&page).unwrap();
+    }
+
+    fn submission(conflicts: Vec<DecisionConflict>) -> Submission {
+        let owner = Uuid::now_v7();
+        let record = Record {
+            id: Uuid::now_v7(),
+            member_id: owner,
+            captured_at: Stamp::now_local(),
+            body: RecordBody::Lead(Lead {
+                category: LeadCategory::Traffic,
+                note: String::new(),
+                position: None,
+                position_source: PositionSource::Address,
+                address: Some("东门".to_owned()),
+                photos: vec![],
+                patrol_id: None,
+            }),
+        };
+        Submission {
+            review: ReviewInfo {
+                subject_id: record.id,
+                state: ReviewState::Submitted,
+                version: 1,
+                flags: vec![],
+                last_reason: None,
+                assignee_id: None,
+                conflicts,
+            },
+            record,
+            owner_name: "王芳".to_owned(),
+            received_at: Utc::now(),
+            photos_total: 0,
+            photos_received: 0,
+        }
+    }
+
+    #[test]
+    fn assignable_members_are_own_squad() {
+        let (_dir, store) = open();
+        let brigade = Uuid::now_v7();
+        let squad = Uuid::now_v7();
+        let leader = member("中队长", Role::SquadLeader, brigade, Some(squad));
+        store.set_session(&leader, "http://127.0.0.1:9").unwrap();
+        let mate = member("张伟", Role::Volunteer, brigade, Some(squad));
+        let other = member("刘洋", Role::Volunteer, brigade, Some(Uuid::now_v7()));
+        apply(
+            &store,
+            vec![
+                Entity::Member(leader.clone()),
+                Entity::Member(mate.clone()),
+                Entity::Member(other),
+            ],
+        );
+
+        let members = store.assignable_members().unwrap();
+
+        assert_eq!(members, vec![mate]);
+    }
+
+    #[test]
+    fn active_patrol_until_stopped() {
+        let (_dir, store) = open();
+        let me = member(
+            "队员",
+            Role::Volunteer,
+            Uuid::now_v7(),
+            Some(Uuid::now_v7()),
+        );
+        store.set_session(&me, "http://127.0.0.1:9").unwrap();
+        let patrol_id = store.start_patrol(PatrolMode::Cycling, None).unwrap();
+        store.pause_patrol(patrol_id).unwrap();
+
+        let active = store.active_patrol().unwrap();
+        store.stop_patrol(patrol_id).unwrap();
+
+        assert_eq!(
+            active,
+            Some(ActivePatrol {
+                patrol_id,
+                mode: PatrolMode::Cycling,
+                paused: true
+            })
+        );
+        assert_eq!(store.active_patrol().unwrap(), None);
+    }
+
+    #[test]
+    fn patrol_track_keeps_gap_between_segments() {
+        let (_dir, store) = open();
+        let me = member(
+            "队员",
+            Role::Volunteer,
+            Uuid::now_v7(),
+            Some(Uuid::now_v7()),
+        );
+        store.set_session(&me, "http://127.0.0.1:9").unwrap();
+        let patrol_id = store.start_patrol(PatrolMode::Walking, None).unwrap();
+        let start = Utc::now() + TimeDelta::seconds(5);
+        for (second, lat) in (0..10).map(|i| (i * 5, 36.64 + f64::from(i) * 5e-5)) {
+            let at = start + TimeDelta::seconds(second.into());
+            store
+                .record_fix(patrol_id, &Fix::new(lat, 117.97, Some(5.0), at, "gps"))
+                .unwrap();
+        }
+        let late = start + TimeDelta::seconds(600);
+        for (index, lat) in (0..10).map(|i: i32| (i, 36.65 + f64::from(i) * 5e-5)) {
+            let at = late + TimeDelta::seconds((index * 5).into());
+            store
+                .record_fix(patrol_id, &Fix::new(lat, 117.97, Some(5.0), at, "gps"))
+                .unwrap();
+        }
+        let poor = Fix::new(
+            36.645,
+            117.97,
+            Some(400.0),
+            start + TimeDelta::seconds(7),
+            "gps",
+        );
+        store.record_fix(patrol_id, &poor).unwrap();
+
+        let track = store.patrol_track(patrol_id).unwrap();
+
+        assert_eq!(track.segments.len(), 2);
+        assert!(track.segments.iter().all(|segment| segment.len() >= 2));
+        assert_eq!(track.rejected.len(), 1);
+        assert_eq!(track.rejected[0].1, "low_accuracy");
+    }
+
+    #[test]
+    fn patrol_track_unknown_patrol() {
+        let (_dir, store) = open();
+
+        let error = store.patrol_track(Uuid::now_v7()).unwrap_err();
+
+        assert!(matches!(error, StoreError::UnknownPatrol(_)), "{error}");
+    }
+
+    #[test]
+    fn lead_photos_of_unknown_lead_empty() {
+        let (_dir, store) = open();
+
+        assert!(store.lead_photos(Uuid::now_v7()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn review_conflicts_lists_named_conflicts() {
+        let (_dir, store) = open();
+        let leader = member(
+            "中队长",
+            Role::SquadLeader,
+            Uuid::now_v7(),
+            Some(Uuid::now_v7()),
+        );
+        store.set_session(&leader, "http://127.0.0.1:9").unwrap();
+        let conflict = DecisionConflict {
+            decision_id: Uuid::now_v7(),
+            reviewer_id: Uuid::now_v7(),
+            reviewer_name: "赵敏".to_owned(),
+            action: "reject".to_owned(),
+            based_on_version: 1,
+            reason: "already approved".to_owned(),
+        };
+        let with_conflict = submission(vec![conflict.clone()]);
+        apply(
+            &store,
+            vec![
+                Entity::Submission(with_conflict.clone()),
+                Entity::Submission(submission(vec![])),
+            ],
+        );
+
+        let views = store.review_conflicts().unwrap();
+
+        assert_eq!(views.len(), 1);
+        assert_eq!(views[0].subject_id, with_conflict.record.id);
+        assert_eq!(views[0].conflicts, vec![conflict]);
+        assert_eq!(views[0].own_lost_reason, None);
+    }
+
+    #[test]
+    fn review_conflicts_lists_own_lost_decision() {
+        let (_dir, store) = open();
+        let leader = member(
+            "中队长",
+            Role::SquadLeader,
+            Uuid::now_v7(),
+            Some(Uuid::now_v7()),
+        );
+        store.set_session(&leader, "http://127.0.0.1:9").unwrap();
+        let queued = submission(vec![]);
+        apply(&store, vec![Entity::Submission(queued.clone())]);
+        let decision = store.decide(queued.record.id, Action::Approve).unwrap();
+        let outcome = redvest_proto::wire::DecisionOutcome::Conflict {
+            reason: "rejected first by 赵敏".to_owned(),
+        };
+        store.apply_decision_outcome(decision, &outcome).unwrap();
+
+        let views = store.review_conflicts().unwrap();
+
+        assert_eq!(views.len(), 1);
+        assert_eq!(
+            views[0].own_lost_reason.as_deref(),
+            Some("rejected first by 赵敏")
+        );
+    }
 }
