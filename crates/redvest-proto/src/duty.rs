@@ -212,7 +212,10 @@ pub fn server_capture_time(
     device_sent_at: DateTime<Utc>,
     received_at: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    received_at - (device_sent_at - device_time)
+    let waited = device_sent_at.signed_duration_since(device_time);
+    received_at
+        .checked_sub_signed(waited)
+        .unwrap_or(received_at)
 }
 
 fn judge_position(facts: &ClockInFacts, flags: &mut Vec<Flag>) -> (Presence, Option<f64>) {
@@ -319,14 +322,26 @@ pub fn judge_clock_out(clock_out: &Record, clock_in: Option<&Record>) -> Vec<Fla
 pub fn duty_duration(clock_in: &Record, clock_out: &Record) -> TimeDelta {
     let monotonic = match (monotonic_of(clock_in), monotonic_of(clock_out)) {
         (Some(start), Some(end)) if start.boot_id == end.boot_id && end.millis >= start.millis => {
-            Some(TimeDelta::milliseconds(end.millis - start.millis))
+            end.millis
+                .checked_sub(start.millis)
+                .and_then(TimeDelta::try_milliseconds)
         }
         _ => None,
     };
-    let wall = clock_out.captured_at.utc - clock_in.captured_at.utc;
+    let wall = clock_out
+        .captured_at
+        .utc
+        .signed_duration_since(clock_in.captured_at.utc);
 
-    monotonic.unwrap_or(wall).max(TimeDelta::zero())
+    monotonic
+        .unwrap_or(wall)
+        .clamp(TimeDelta::zero(), MAX_SHIFT_DURATION)
 }
+
+/// The longest duty a single shift can count for. Readings that imply more
+/// (a forged monotonic clock, a clock-out dated years ahead) are capped here
+/// so that one bad record cannot inflate a member's duty hours.
+pub const MAX_SHIFT_DURATION: TimeDelta = TimeDelta::hours(24);
 
 fn monotonic_of(record: &Record) -> Option<&Monotonic> {
     match &record.body {

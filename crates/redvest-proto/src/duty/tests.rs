@@ -733,3 +733,51 @@ fn backlog_capture_on_server_clock() {
 
     assert_eq!(captured, instant("2026-09-01T07:33:00+08:00"));
 }
+
+#[test]
+fn forged_readings_are_capped() {
+    let start = "2026-09-01T07:10:00+08:00";
+    let far_end = "9999-12-31T00:00:00+00:00";
+    let table = [
+        // An overflowing span is not trusted, so the wall time (none here) counts.
+        (
+            "monotonic overflow",
+            start,
+            reading("a", -1),
+            reading("a", i64::MAX),
+            TimeDelta::zero(),
+        ),
+        (
+            "monotonic huge span",
+            start,
+            reading("a", 0),
+            reading("a", 9_000_000_000_000_000),
+            MAX_SHIFT_DURATION,
+        ),
+        (
+            "clock-out years ahead",
+            far_end,
+            None,
+            None,
+            MAX_SHIFT_DURATION,
+        ),
+    ];
+    for (name, end, start_reading, end_reading, expected) in table {
+        let clock_in = clock_in_record(7, start, start_reading);
+        let clock_out = clock_out_record(1, end, end_reading);
+
+        assert_eq!(duty_duration(&clock_in, &clock_out), expected, "{name}");
+    }
+}
+
+#[test]
+fn capture_time_survives_extreme_stamps() {
+    let device_time = DateTime::<Utc>::MIN_UTC;
+    let sent_at = DateTime::<Utc>::MAX_UTC;
+    let received_at = instant("2026-09-01T12:03:00+08:00");
+
+    assert_eq!(
+        server_capture_time(device_time, sent_at, received_at),
+        received_at
+    );
+}
