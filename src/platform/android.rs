@@ -37,7 +37,7 @@ extern "Kotlin" {
     pub fn network_state(this: &RedvestBridge) -> String;
     pub fn start_photo(this: &RedvestBridge, source: &str) -> Option<String>;
     pub fn take_photo_result(this: &RedvestBridge) -> Option<String>;
-    pub fn monotonic(this: &RedvestBridge) -> String;
+    pub fn monotonic_clock(this: &RedvestBridge) -> String;
 }
 
 static BRIDGE: OnceLock<RedvestBridge> = OnceLock::new();
@@ -129,7 +129,7 @@ impl NativeBridge for AndroidBridge {
     }
 
     fn monotonic(&self) -> Result<String, String> {
-        monotonic(bridge()?)
+        monotonic_clock(bridge()?)
     }
 }
 

@@ -31,7 +31,7 @@ extern "Swift" {
     pub fn network_state(this: &RedvestBridge) -> String;
     pub fn start_photo(this: &RedvestBridge, source: &str) -> Option<String>;
     pub fn take_photo_result(this: &RedvestBridge) -> Option<String>;
-    pub fn monotonic(this: &RedvestBridge) -> String;
+    pub fn monotonic_clock(this: &RedvestBridge) -> String;
 }
 
 static BRIDGE: OnceLock<RedvestBridge> = OnceLock::new();
@@ -94,7 +94,7 @@ impl NativeBridge for IosBridge {
     }
 
     fn monotonic(&self) -> Result<String, String> {
-        text(monotonic(bridge()?))
+        text(monotonic_clock(bridge()?))
     }
 }
 

@@ -22,7 +22,7 @@ use super::{Connectivity, Location, PhotoPicker, PlatformError, TokenStore};
 /// How often the native side is asked for location updates, in milliseconds.
 pub const FIX_INTERVAL_MS: i64 = 1_000;
 
-/// The calls that the Kotlin and Swift bridge classes answer.
+/// The calls that the Kotlin and Swift bridge classes implement.
 ///
 /// Every call returns `Err` with the native error text when the platform
 /// call failed. Text results are JSON in the shapes decoded below.
@@ -112,7 +112,7 @@ fn to_fix(native: NativeFix) -> Option<Fix> {
     })
 }
 
-/// The most fixes kept for the app between two drains: two hours at one
+/// The maximum number of fixes kept for the app between two drains: two hours at one
 /// fix a second, plus margin. Older fixes are dropped first, with a warning.
 const MAX_PENDING_FIXES: usize = 10_000;
 
@@ -282,7 +282,7 @@ impl NetworkState {
 
 /// Reachability from the system's network callback plus a probe of the server.
 ///
-/// With no network the answer is `false` at once, so a phone in a dead
+/// With no network the result is `false` at once, so a phone in a dead
 /// zone does not wait for an HTTP timeout. Otherwise the server decides,
 /// because a validated network can still fail to reach our server.
 pub struct BridgeConnectivity<B, P> {
@@ -307,7 +307,7 @@ impl<B: NativeBridge, P: Connectivity> Connectivity for BridgeConnectivity<B, P>
             Ok(NetworkState::None) => false,
             Ok(_) => self.probe.check().await,
             Err(error) => {
-                // The probe still gives a true answer when the callback fails.
+                // The probe still gives a correct result when the callback fails.
                 tracing::warn!(%error, "network state unavailable, probing the server");
                 self.probe.check().await
             }
@@ -346,7 +346,7 @@ impl Connectivity for ServerProbe {
     }
 }
 
-/// Where a new photo comes from.
+/// The source of a new photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhotoSource {
     Camera,
@@ -433,7 +433,7 @@ impl<B: NativeBridge> PhotoPicker for BridgePhotos<B> {
     }
 }
 
-/// The secret store that holds the sign-in token on a target.
+/// The secret store that keeps the sign-in token on a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenBackend {
     /// Android Keystore key encrypting a SharedPreferences file

@@ -62,7 +62,7 @@ public final class RedvestBridge: NSObject {
 
     /// CLOCK_MONOTONIC counts time asleep on Darwin; the boot session UUID
     /// changes at every boot.
-    @objc public func monotonic() -> NSString {
+    @objc public func monotonicClock() -> NSString {
         let millis = Int64(clock_gettime_nsec_np(CLOCK_MONOTONIC) / 1_000_000)
         let reading: [String: Any] = ["boot_id": bootSessionId(), "millis": millis]
         return json(reading) as NSString

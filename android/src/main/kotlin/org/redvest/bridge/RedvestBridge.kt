@@ -110,7 +110,7 @@ class RedvestBridge(private val activity: Activity) {
 
     // ---- clock ----------------------------------------------------------
 
-    fun monotonic(): String = try {
+    fun monotonicClock(): String = try {
         val boots = Settings.Global.getInt(context.contentResolver, Settings.Global.BOOT_COUNT, -1)
         JSONObject()
             .put("boot_id", "android-boot-$boots")
