@@ -42,7 +42,12 @@ impl Config {
     }
 }
 
+/// Picks the platform's own app folder where it has one (Android), else the
+/// user's data folder (`~/.local/share/redvest` on Linux).
 fn default_data_dir() -> PathBuf {
+    if let Some(dir) = crate::platform::app_data_dir() {
+        return dir;
+    }
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("redvest")

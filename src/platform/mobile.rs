@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use redvest_core::sync::SyncClient;
 use redvest_proto::geo::{is_valid_position, Fix};
 use redvest_proto::records::Monotonic;
 use serde::Deserialize;
@@ -315,29 +316,30 @@ impl<B: NativeBridge, P: Connectivity> Connectivity for BridgeConnectivity<B, P>
     }
 }
 
-/// Checks reachability with `GET /v1/health` on the server.
+/// Checks reachability with `GET /v1/health` through the core sync client,
+/// which owns every network connection the app makes.
 pub struct ServerProbe {
-    url: String,
-    client: reqwest::Client,
+    client: Option<SyncClient>,
 }
 
 impl ServerProbe {
     pub fn new(server_url: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self {
-            url: format!("{}/v1/health", server_url.trim_end_matches('/')),
-            client,
-        }
+        let client = SyncClient::new(server_url)
+            .inspect_err(
+                |error| tracing::warn!(%error, "invalid server address, reporting offline"),
+            )
+            .ok();
+        Self { client }
     }
 }
 
 impl Connectivity for ServerProbe {
     async fn check(&self) -> bool {
-        match self.client.get(&self.url).send().await {
-            Ok(response) => response.status().is_success(),
+        let Some(client) = &self.client else {
+            return false;
+        };
+        match client.health().await {
+            Ok(_) => true,
             Err(error) => {
                 tracing::debug!(%error, "server unreachable");
                 false
