@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use base64::Engine;
 use redvest_core::photo::{self, PhotoError, PhotoOptions, ProcessedPhoto};
 use redvest_core::sync::{SyncClient, SyncEngine, SyncError, SyncHandle, TokenSource};
 use redvest_core::{Store, StoreError};
@@ -17,7 +18,8 @@ use redvest_proto::Stamp;
 use uuid::Uuid;
 
 pub use redvest_core::store::{
-    ClockInReceipt, LeadDraft, LocalState, PatrolSummary, QueueItem, SubmissionView, SyncStatus,
+    ActivePatrol, ClockInReceipt, ConflictView, LeadDraft, LocalPhoto, LocalState, PatrolSummary,
+    PatrolTrack, QueueItem, SubmissionView, SyncStatus,
 };
 
 use crate::config::Config;
@@ -303,9 +305,10 @@ impl Backend {
         Ok(id)
     }
 
-    pub async fn start_patrol(&self) -> Result<Uuid, BackendError> {
+    /// Starts a patrol in the chosen mode, which bounds the plausible speed of its fixes.
+    pub async fn start_patrol(&self, mode: PatrolMode) -> Result<Uuid, BackendError> {
         let id = self
-            .blocking(|store| store.start_patrol(PatrolMode::Walking, None))
+            .blocking(move |store| store.start_patrol(mode, None))
             .await?;
         if let Err(error) = self.location.begin_background() {
             tracing::warn!(patrol_id = %id, %error, "background location not started");
@@ -351,13 +354,30 @@ impl Backend {
         Ok(processed)
     }
 
-    /// Stores a lead with its photos; the position comes from the fix or the typed address.
+    /// Reads a thumbnail into a `data:` URL on a blocking thread, so the web
+    /// view needs no file access and no render waits for the disk.
+    pub async fn thumbnail_url(&self, path: PathBuf) -> Option<String> {
+        let read = tokio::task::spawn_blocking(move || std::fs::read(&path)).await;
+        match read {
+            Ok(Ok(bytes)) => Some(format!(
+                "data:image/jpeg;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            )),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "thumbnail not readable");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "thumbnail task failed");
+                None
+            }
+        }
+    }
+
+    /// Stores a lead with its photos. The position is the current fix, else
+    /// the first photo's EXIF position, else none (the typed address).
     pub async fn capture_lead(&self, form: LeadForm) -> Result<Uuid, BackendError> {
-        let position_source = if form.fix.is_some() {
-            PositionSource::Fix
-        } else {
-            PositionSource::Address
-        };
+        let (position, position_source) = choose_position(form.fix, &form.photos);
         let photos = form
             .photos
             .into_iter()
@@ -369,7 +389,7 @@ impl Backend {
         let draft = LeadDraft {
             category: form.category,
             note: form.note,
-            position: form.fix,
+            position,
             position_source,
             address: form.address,
             photos,
@@ -388,6 +408,31 @@ impl Backend {
 
     pub async fn review_queue(&self) -> Result<Vec<QueueItem>, BackendError> {
         self.blocking(|store| store.review_queue()).await
+    }
+
+    pub async fn review_conflicts(&self) -> Result<Vec<ConflictView>, BackendError> {
+        self.blocking(|store| store.review_conflicts()).await
+    }
+
+    pub async fn assignable_members(&self) -> Result<Vec<Member>, BackendError> {
+        self.blocking(|store| store.assignable_members()).await
+    }
+
+    pub async fn sites(&self) -> Result<Vec<Site>, BackendError> {
+        self.blocking(|store| store.sites()).await
+    }
+
+    pub async fn active_patrol(&self) -> Result<Option<ActivePatrol>, BackendError> {
+        self.blocking(|store| store.active_patrol()).await
+    }
+
+    pub async fn patrol_track(&self, patrol_id: Uuid) -> Result<PatrolTrack, BackendError> {
+        self.blocking(move |store| store.patrol_track(patrol_id))
+            .await
+    }
+
+    pub async fn lead_photos(&self, lead_id: Uuid) -> Result<Vec<LocalPhoto>, BackendError> {
+        self.blocking(move |store| store.lead_photos(lead_id)).await
     }
 
     /// Queues a reviewer's decision; the server settles it when it syncs.
@@ -409,5 +454,27 @@ impl Backend {
             Some(handle) => handle.nudge(),
             None => tracing::debug!("sync requested while signed out"),
         }
+    }
+}
+
+/// Picks a lead's position in order of preference: the current fix, then
+/// the first photo that carries an EXIF GPS position, then none, in which
+/// case the lead goes by its typed address and is flagged "no GPS".
+pub fn choose_position(
+    fix: Option<Fix>,
+    photos: &[ProcessedPhoto],
+) -> (Option<Fix>, PositionSource) {
+    if let Some(fix) = fix {
+        return (Some(fix), PositionSource::Fix);
+    }
+    let exif = photos.iter().find_map(|photo| {
+        let (lat, lon) = photo.exif_position?;
+        let taken_at = photo.taken_at.as_ref().and_then(|time| time.to_stamp());
+        let at = taken_at.map_or_else(chrono::Utc::now, |stamp| stamp.utc);
+        Some(Fix::new(lat, lon, None, at, "exif"))
+    });
+    match exif {
+        Some(fix) => (Some(fix), PositionSource::PhotoExif),
+        None => (None, PositionSource::Address),
     }
 }

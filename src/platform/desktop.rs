@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
+use redvest_core::sync::SyncClient;
 use redvest_proto::geo::{is_valid_position, Fix};
 
 use super::{Connectivity, Location, PhotoPicker, PlatformError, TokenStore};
@@ -218,16 +219,20 @@ pub fn token_store(server_url: &str) -> KeyringTokens {
     }
 }
 
-/// Checks reachability with `GET /v1/health` on the server.
+/// Checks reachability with `GET /v1/health` through the core sync client,
+/// the one module that talks to the server.
 pub struct HealthProbe {
-    url: String,
-    client: reqwest::Client,
+    /// `None` when the server address is invalid, which never answers.
+    client: Option<SyncClient>,
 }
 
 impl Connectivity for HealthProbe {
     async fn check(&self) -> bool {
-        match self.client.get(&self.url).send().await {
-            Ok(response) => response.status().is_success(),
+        let Some(client) = &self.client else {
+            return false;
+        };
+        match client.health().await {
+            Ok(_) => true,
             Err(error) => {
                 tracing::debug!(%error, "server unreachable");
                 false
@@ -237,14 +242,10 @@ impl Connectivity for HealthProbe {
 }
 
 pub fn connectivity(server_url: &str) -> HealthProbe {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default();
-    HealthProbe {
-        url: format!("{}/v1/health", server_url.trim_end_matches('/')),
-        client,
-    }
+    let client = SyncClient::new(server_url)
+        .inspect_err(|error| tracing::warn!(%error, "reachability not checked"))
+        .ok();
+    HealthProbe { client }
 }
 
 #[cfg(test)]
@@ -293,7 +294,7 @@ mod tests {
         config.gpx = Some(path);
         config.gpx_speed = 1000.0;
         let source = location(&config).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
 
         let fixes = source.drain_fixes().unwrap();
 

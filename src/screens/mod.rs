@@ -6,6 +6,7 @@ pub mod home;
 pub mod lead;
 pub mod patrol;
 pub mod review;
+pub mod review_card;
 pub mod sign_in;
 pub mod submissions;
 

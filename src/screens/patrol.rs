@@ -1,13 +1,17 @@
-//! The patrol screen: start, pause, resume and stop; the live point count and
-//! distance; and after stop the summary, with gaps explained.
+//! The patrol screen: the mode (walking, cycling, vehicle) chosen at start,
+//! pause, resume and stop; the live point count and distance; and after stop
+//! the summary with gaps explained and the drawn track. A patrol still open
+//! in the store is picked up again when the screen opens.
 
 use std::time::Duration;
 
 use dioxus::prelude::*;
 use redvest_proto::geo::{distance_m, Fix};
+use redvest_proto::records::PatrolMode;
 use uuid::Uuid;
 
-use crate::backend::PatrolSummary;
+use crate::backend::{PatrolSummary, PatrolTrack};
+use crate::components::TrackMap;
 use crate::i18n::{format_duration, Msg};
 use crate::state::use_app;
 
@@ -23,7 +27,22 @@ pub fn Patrol() -> Element {
     let mut distance = use_signal(|| 0.0f64);
     let mut last = use_signal(|| None::<Fix>);
     let mut summary = use_signal(|| None::<PatrolSummary>);
+    let mut track = use_signal(|| None::<PatrolTrack>);
+    let mut mode = use_signal(PatrolMode::default);
     let mut error = use_signal(|| None::<String>);
+
+    use_future(move || async move {
+        match app.backend().active_patrol().await {
+            Ok(Some(active)) => {
+                tracing::info!(patrol_id = %active.patrol_id, "patrol picked up again");
+                mode.set(active.mode);
+                paused.set(active.paused);
+                patrol.set(Some(active.patrol_id));
+            }
+            Ok(None) => {}
+            Err(read_error) => tracing::warn!(error = %read_error, "active patrol not read"),
+        }
+    });
 
     use_future(move || async move {
         loop {
@@ -65,8 +84,9 @@ pub fn Patrol() -> Element {
     };
 
     let start = move |_| async move {
-        match app.backend().start_patrol().await {
+        match app.backend().start_patrol(mode()).await {
             Ok(id) => {
+                track.set(None);
                 patrol.set(Some(id));
                 paused.set(false);
                 points.set(0);
@@ -96,6 +116,7 @@ pub fn Patrol() -> Element {
         let Some(id) = patrol() else { return };
         match app.backend().stop_patrol(id).await {
             Ok(figures) => {
+                track.set(app.backend().patrol_track(id).await.ok());
                 summary.set(Some(figures));
                 patrol.set(None);
                 report(Ok(()));
@@ -120,11 +141,16 @@ pub fn Patrol() -> Element {
                     }
                     button { class: "big danger", onclick: stop, {app.t(Msg::PatrolStop)} }
                 }
+                p { class: "notice", {app.t(Msg::PatrolRunning)} }
             } else {
+                ModeChoice { mode }
                 button { id: "patrol-start", class: "huge primary", onclick: start, {app.t(Msg::PatrolStart)} }
             }
             if let Some(figures) = summary() {
                 PatrolSummaryView { summary: figures }
+            }
+            if let Some(drawn) = track() {
+                TrackMap { track: drawn }
             }
             if let Some(message) = error() {
                 p { class: "error", role: "alert", {message} }
@@ -148,6 +174,43 @@ fn PatrolSummaryView(summary: PatrolSummary) -> Element {
             p { {app.tf(Msg::SummaryPoints, &[("kept", stop.points_kept.to_string()), ("rejected", stop.points_rejected.to_string())])} }
             if stop.incomplete {
                 p { class: "warning", {app.tf(Msg::SummaryIncomplete, &[("gaps", gaps.max(1).to_string())])} }
+            }
+        }
+    }
+}
+
+/// Returns the catalogue key naming a patrol mode.
+pub fn mode_label(mode: PatrolMode) -> Msg {
+    match mode {
+        PatrolMode::Walking => Msg::ModeWalking,
+        PatrolMode::Cycling => Msg::ModeCycling,
+        PatrolMode::Vehicle => Msg::ModeVehicle,
+    }
+}
+
+/// Large chips for the patrol mode, which bounds the plausible speed of fixes.
+#[component]
+fn ModeChoice(mode: Signal<PatrolMode>) -> Element {
+    let app = use_app();
+    let modes = [
+        PatrolMode::Walking,
+        PatrolMode::Cycling,
+        PatrolMode::Vehicle,
+    ];
+
+    rsx! {
+        div { class: "mode-choice",
+            p { class: "form-title", {app.t(Msg::PatrolModeTitle)} }
+            div { class: "chips",
+                for option in modes {
+                    button {
+                        key: "{option:?}",
+                        class: if mode() == option { "chip big active" } else { "chip big" },
+                        "aria-pressed": "{mode() == option}",
+                        onclick: move |_| mode.set(option),
+                        {app.t(mode_label(option))}
+                    }
+                }
             }
         }
     }
