@@ -24,18 +24,31 @@ pub fn code_message(code: &str) -> Option<Msg> {
     Some(key)
 }
 
-/// Describes a failed backend call for the member.
+/// Describes a failed backend call for the member, as "That failed: …"
+/// when the error has no catalogue message.
 pub fn error_text(lang: Lang, error: &BackendError) -> String {
-    let key = match error {
+    match catalogue_key(error) {
+        Some(key) => lang.t(key).to_owned(),
+        None => lang.tf(Msg::ActionFailed, &[("error", error.to_string())]),
+    }
+}
+
+/// Describes a failed backend call in the catalogue's words, or in the
+/// error's own text when the catalogue has none.
+pub fn error_words(lang: Lang, error: &BackendError) -> String {
+    match catalogue_key(error) {
+        Some(key) => lang.t(key).to_owned(),
+        None => error.to_string(),
+    }
+}
+
+fn catalogue_key(error: &BackendError) -> Option<Msg> {
+    match error {
         BackendError::Sync(SyncError::Http { code, status, .. }) => {
             code_message(code).or((*status >= 500).then_some(Msg::ErrServer))
         }
         BackendError::Sync(SyncError::Connect(_)) => Some(Msg::ErrUnreachable),
         _ => None,
-    };
-    match key {
-        Some(key) => lang.t(key).to_owned(),
-        None => lang.tf(Msg::ActionFailed, &[("error", error.to_string())]),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use dioxus::prelude::*;
 
+use crate::error_text::sync_error_text;
 use crate::i18n::Msg;
 use crate::state::use_app;
 
@@ -34,7 +35,7 @@ pub fn SyncBar() -> Element {
                 span { class: "offline", {app.t(Msg::Offline)} }
             }
             if let Some(error) = status.last_error.clone() {
-                span { class: "error", {app.tf(Msg::SyncLastError, &[("error", error)])} }
+                span { class: "error", {sync_error_text((app.lang)(), &error)} }
             }
             if status.needs_sign_in {
                 span { class: "error", {app.t(Msg::SyncSignInAgain)} }

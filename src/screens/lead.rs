@@ -1,14 +1,16 @@
-//! Lead capture: large category chips, a note, photos chosen as files with
-//! thumbnails, and the position from the current fix or a typed address.
+//! Lead capture: large category chips, a note, up to nine photos chosen as
+//! files with thumbnails read off the render path, and the position from the
+//! current fix, else a photo's EXIF GPS, else a typed address (flagged "no
+//! GPS"). A lead captured while a patrol runs is linked to that patrol.
 
 use std::path::PathBuf;
 
-use base64::Engine;
 use dioxus::prelude::*;
 use redvest_core::photo::ProcessedPhoto;
 use redvest_proto::records::LeadCategory;
 
 use crate::backend::LeadForm;
+use crate::error_text::error_text;
 use crate::i18n::Msg;
 use crate::state::use_app;
 
@@ -25,14 +27,8 @@ pub fn category_label(category: LeadCategory) -> Msg {
     }
 }
 
-/// Reads a thumbnail into a `data:` URL, so the web view needs no file access.
-fn thumbnail_url(photo: &ProcessedPhoto) -> String {
-    let bytes = std::fs::read(&photo.thumb_path).unwrap_or_default();
-    format!(
-        "data:image/jpeg;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
-}
+/// The most photos one lead carries.
+pub const MAX_PHOTOS: usize = 9;
 
 #[component]
 pub fn LeadCapture() -> Element {
@@ -44,13 +40,33 @@ pub fn LeadCapture() -> Element {
     let mut photos = use_signal(Vec::<(ProcessedPhoto, String)>::new);
     let mut message = use_signal(|| None::<(bool, String)>);
     let fix = app.backend().current_fix().ok().flatten();
+    let patrol = use_resource(move || async move {
+        let _ = (app.sync)();
+        app.backend().active_patrol().await.ok().flatten()
+    });
+    let exif_position = photos
+        .read()
+        .iter()
+        .any(|(photo, _)| photo.exif_position.is_some());
+    let full = photos.read().len() >= MAX_PHOTOS;
 
     let add_photo = move |file: PathBuf| {
         spawn(async move {
+            if photos.read().len() >= MAX_PHOTOS {
+                let max = ("max", MAX_PHOTOS.to_string());
+                message.set(Some((false, app.tf(Msg::PhotoLimit, &[max]))));
+                return;
+            }
             match app.backend().add_photo(file).await {
                 Ok(photo) => {
-                    let url = thumbnail_url(&photo);
-                    photos.write().push((photo, url));
+                    let url = app.backend().thumbnail_url(photo.thumb_path.clone()).await;
+                    let already = photos
+                        .read()
+                        .iter()
+                        .any(|(held, _)| held.sha256 == photo.sha256);
+                    if !already && photos.read().len() < MAX_PHOTOS {
+                        photos.write().push((photo, url.unwrap_or_default()));
+                    }
                     message.set(None);
                 }
                 Err(photo_error) => {
@@ -70,7 +86,11 @@ pub fn LeadCapture() -> Element {
         };
         let fix = app.backend().current_fix().ok().flatten();
         let typed = address.read().trim().to_owned();
-        if fix.is_none() && typed.is_empty() {
+        let has_exif = photos
+            .read()
+            .iter()
+            .any(|(photo, _)| photo.exif_position.is_some());
+        if fix.is_none() && !has_exif && typed.is_empty() {
             message.set(Some((false, app.t(Msg::LeadNeedsPosition).to_owned())));
             return;
         }
@@ -85,7 +105,13 @@ pub fn LeadCapture() -> Element {
                 .iter()
                 .map(|(photo, _)| photo.clone())
                 .collect(),
-            patrol_id: None,
+            patrol_id: app
+                .backend()
+                .active_patrol()
+                .await
+                .ok()
+                .flatten()
+                .map(|active| active.patrol_id),
         };
         match app.backend().capture_lead(form).await {
             Ok(_) => {
@@ -95,10 +121,9 @@ pub fn LeadCapture() -> Element {
                 photos.set(Vec::new());
                 message.set(Some((true, app.t(Msg::LeadSaved).to_owned())));
             }
-            Err(capture_error) => message.set(Some((
-                false,
-                app.tf(Msg::ActionFailed, &[("error", capture_error.to_string())]),
-            ))),
+            Err(capture_error) => {
+                message.set(Some((false, error_text((app.lang)(), &capture_error))))
+            }
         }
         app.refresh_sync().await;
     };
@@ -122,6 +147,8 @@ pub fn LeadCapture() -> Element {
             h3 { {app.t(Msg::LeadPhoto)} }
             input {
                 r#type: "file",
+                multiple: true,
+                disabled: full,
                 accept: "image/jpeg,image/png,image/webp",
                 onchange: move |event| {
                     for file in event.files() {
@@ -131,15 +158,31 @@ pub fn LeadCapture() -> Element {
             }
             div { class: "row",
                 input { class: "path", placeholder: app.t(Msg::PhotoPath), value: "{path}", oninput: move |event| path.set(event.value()) }
-                button { class: "big", onclick: move |_| add_photo(PathBuf::from(path.read().trim())), {app.t(Msg::AddPhoto)} }
+                button { class: "big", disabled: full, onclick: move |_| add_photo(PathBuf::from(path.read().trim())), {app.t(Msg::AddPhoto)} }
+            }
+            p { class: "photo-count",
+                {app.tf(Msg::PhotoCount, &[("count", photos.read().len().to_string()), ("max", MAX_PHOTOS.to_string())])}
             }
             div { class: "thumbs",
-                for (photo, url) in photos.read().iter() {
-                    img { key: "{photo.sha256}", class: "thumb", src: "{url}" }
+                for (index, (photo, url)) in photos.read().iter().enumerate() {
+                    div { key: "{photo.sha256}", class: "thumb-box",
+                        img { class: "thumb", src: "{url}" }
+                        button {
+                            class: "remove-photo",
+                            "aria-label": app.t(Msg::RemovePhoto),
+                            onclick: move |_| { photos.write().remove(index); },
+                            "×"
+                        }
+                    }
                 }
+            }
+            if patrol.read().flatten().is_some() {
+                p { class: "notice", {app.t(Msg::LeadLinkedToPatrol)} }
             }
             if fix.is_some() {
                 p { class: "position", {app.t(Msg::PositionFromFix)} }
+            } else if exif_position {
+                p { class: "position", {app.t(Msg::PositionFromExif)} }
             } else {
                 p { class: "warning", {app.t(Msg::NoGpsFlag)} }
                 label { {app.t(Msg::TypedAddress)}

@@ -8,6 +8,7 @@ pub mod patrol;
 pub mod review;
 pub mod review_card;
 pub mod sign_in;
+pub mod submission_detail;
 pub mod submissions;
 
 pub use home::Home;

@@ -3,6 +3,7 @@
 use dioxus::prelude::*;
 
 use crate::components::LangSwitch;
+use crate::error_text::error_words;
 use crate::i18n::Msg;
 use crate::state::{use_app, Tab};
 
@@ -42,9 +43,10 @@ pub fn SignIn() -> Element {
             }
             Err(sign_in_error) => {
                 tracing::warn!(error = %sign_in_error, "sign-in failed");
-                error.set(Some(
-                    app.tf(Msg::SignInFailed, &[("error", sign_in_error.to_string())]),
-                ));
+                error.set(Some(app.tf(
+                    Msg::SignInFailed,
+                    &[("error", error_words((app.lang)(), &sign_in_error))],
+                )));
             }
         }
     };

@@ -1,5 +1,6 @@
 //! "My submissions": each record with its local and review state, the
-//! server's reason, conflicts and how many photos were sent.
+//! server's reason, conflicts and how many photos were sent, with a details
+//! button that opens its history, photos or track.
 
 use dioxus::prelude::*;
 use redvest_proto::review::ReviewState;
@@ -7,6 +8,7 @@ use redvest_proto::RecordBody;
 
 use crate::backend::{LocalState, SubmissionView};
 use crate::i18n::{Lang, Msg};
+use crate::screens::submission_detail::SubmissionDetail;
 use crate::state::use_app;
 
 /// Returns the catalogue key naming a record kind.
@@ -53,6 +55,7 @@ pub fn Submissions() -> Element {
         app.backend().my_submissions().await
     });
     let lang = (app.lang)();
+    let open = use_signal(|| None::<uuid::Uuid>);
 
     let rows = match &*items.read() {
         None => Vec::new(),
@@ -82,9 +85,29 @@ pub fn Submissions() -> Element {
                                 p { class: "warning", {app.tf(Msg::StateConflict, &[("reason", format!("{} ({})", conflict.reason, conflict.reviewer_name))])} }
                             }
                         }
+                        DetailToggle { id: item.record.id, open }
+                        if open() == Some(item.record.id) {
+                            SubmissionDetail { item: item.clone() }
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// Opens or closes the detail of one submission; one is open at a time.
+#[component]
+fn DetailToggle(id: uuid::Uuid, open: Signal<Option<uuid::Uuid>>) -> Element {
+    let app = use_app();
+    let is_open = open() == Some(id);
+
+    rsx! {
+        button {
+            class: "big details",
+            "aria-expanded": "{is_open}",
+            onclick: move |_| open.set(if is_open { None } else { Some(id) }),
+            if is_open { {app.t(Msg::HideDetails)} } else { {app.t(Msg::ShowDetails)} }
         }
     }
 }
