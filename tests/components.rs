@@ -3,6 +3,9 @@
 //! it with `dioxus-ssr` and dispatches events the way the web view would.
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -10,25 +13,51 @@ use dioxus::html::{
     PlatformEventData, SerializedFormData, SerializedHtmlEventConverter, SerializedMouseData,
 };
 use dioxus::prelude::*;
-use dioxus_core::{ElementId, Mutation, NoOpMutations};
+use dioxus_core::{AttributeValue, ElementId, Mutation, Mutations};
 use redvest::backend::Backend;
-use redvest::components::{FlagList, RejectForm};
+use redvest::backend::{ConflictView, PatrolTrack};
+use redvest::components::{ConflictNotice, FenceMap, FlagList, RejectForm, TrackMap};
 use redvest::config::Config;
 use redvest::i18n::{explain_flag, Lang, Msg};
+use redvest::screens::review::{offered_actions, ReviewQueue, APPROVE_SELECTED_ID};
 use redvest::screens::SignIn;
 use redvest::state::{use_app_provider, BackendHandle};
+use redvest_core::Store;
+use redvest_proto::geo::Fix;
+use redvest_proto::records::{Lead, LeadCategory, PositionSource};
+use redvest_proto::review::{ReviewState, Reviewer};
+use redvest_proto::track::TrackPoint;
+use redvest_proto::wire::{
+    Change, ChangesResponse, DecisionConflict, Entity, Fence, Member, ReviewInfo, Role, Submission,
+};
+use redvest_proto::{Record, RecordBody, Stamp};
+use uuid::Uuid;
 
-/// A rendered tree with its event listeners in creation order.
+/// A rendered tree with its event listeners in creation order, and the
+/// elements that have a dynamic `id` attribute.
 struct Harness {
     dom: VirtualDom,
     listeners: Vec<(String, ElementId)>,
+    ids: HashMap<String, ElementId>,
+    runtime: tokio::runtime::Runtime,
     _data: tempfile::TempDir,
 }
 
 impl Harness {
     fn new(root: fn() -> Element) -> Self {
+        Self::seeded(root, |_| {})
+    }
+
+    /// Builds the tree after `seed` has written to the database file the
+    /// backend is about to open.
+    fn seeded(root: fn() -> Element, seed: impl FnOnce(&Path)) -> Self {
         set_event_converter(Box::new(SerializedHtmlEventConverter));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let data = tempfile::tempdir().unwrap();
+        seed(&data.path().join("redvest.sqlite3"));
         let config = Config {
             server_url: "http://127.0.0.1:9".into(),
             data_dir: data.path().to_owned(),
@@ -37,20 +66,50 @@ impl Harness {
         };
         let backend = Backend::open(config).unwrap();
         let mut dom = VirtualDom::new(root).with_root_context(BackendHandle(Arc::new(backend)));
-        let listeners = dom
-            .rebuild_to_vec()
+        let mutations = {
+            let _entered = runtime.enter();
+            dom.rebuild_to_vec()
+        };
+        let listeners = mutations
             .edits
-            .into_iter()
+            .iter()
             .filter_map(|edit| match edit {
-                Mutation::NewEventListener { name, id } => Some((name, id)),
+                Mutation::NewEventListener { name, id } => Some((name.clone(), *id)),
                 _ => None,
             })
             .collect();
-        Self {
+        let mut harness = Self {
             dom,
             listeners,
+            ids: HashMap::new(),
+            runtime,
             _data: data,
+        };
+        harness.note_ids(mutations);
+        harness
+    }
+
+    /// Remembers the element of every dynamic `id` attribute in `mutations`.
+    fn note_ids(&mut self, mutations: Mutations) {
+        for edit in mutations.edits {
+            if let Mutation::SetAttribute {
+                name: "id",
+                value: AttributeValue::Text(text),
+                id,
+                ..
+            } = edit
+            {
+                self.ids.insert(text, id);
+            }
         }
+    }
+
+    fn render(&mut self) {
+        let mutations = {
+            let _entered = self.runtime.enter();
+            self.dom.render_immediate_to_vec()
+        };
+        self.note_ids(mutations);
     }
 
     fn html(&self) -> String {
@@ -69,26 +128,39 @@ impl Harness {
         ids[index]
     }
 
-    /// Runs spawned tasks, such as async event handlers, until they wait.
+    /// Runs spawned tasks and resources, such as async event handlers and
+    /// store reads, rendering after each, until nothing is left to do.
     fn settle(&mut self) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_millis(200),
-                self.dom.wait_for_work(),
-            )
-            .await;
-        });
-        self.dom.render_immediate(&mut NoOpMutations);
+        for _ in 0..20 {
+            let dom = &mut self.dom;
+            let worked = self.runtime.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_millis(200), dom.wait_for_work())
+                    .await
+                    .is_ok()
+            });
+            self.render();
+            if !worked {
+                break;
+            }
+        }
     }
 
     fn dispatch(&mut self, name: &str, id: ElementId, data: Box<dyn Any>) {
         let event = Event::new(Rc::new(PlatformEventData::new(data)) as Rc<dyn Any>, true);
-        self.dom.runtime().handle_event(name, event, id);
-        self.dom.render_immediate(&mut NoOpMutations);
+        {
+            let _entered = self.runtime.enter();
+            self.dom.runtime().handle_event(name, event, id);
+        }
+        self.render();
+    }
+
+    /// Clicks the element whose dynamic `id` attribute is `element_id`.
+    fn click_id(&mut self, element_id: &str) {
+        let id = *self
+            .ids
+            .get(element_id)
+            .unwrap_or_else(|| panic!("no element with id {element_id}"));
+        self.dispatch("click", id, Box::<SerializedMouseData>::default());
     }
 
     fn click(&mut self, index: usize) {
@@ -247,4 +319,284 @@ fn reject_sends_picked_reason() {
         html.contains(&format!("sent=1:{}", Lang::Zh.t(Msg::ReasonDuplicate))),
         "{html}"
     );
+}
+
+fn fence_root() -> Element {
+    use_app_provider();
+    let fence = Fence::Circle {
+        lat: 36.6432,
+        lon: 117.9661,
+        radius_m: 100.0,
+    };
+    let fix = Fix::new(36.6452, 117.9661, Some(30.0), chrono::Utc::now(), "gps");
+    rsx! { FenceMap { fence, fix: Some(fix) } }
+}
+
+#[test]
+fn fence_map_draws_circle_and_fix() {
+    let harness = Harness::new(fence_root);
+    let html = harness.html();
+
+    assert!(html.contains(r#"data-shape="circle""#), "{html}");
+    assert!(html.contains(r#"class="fix""#), "{html}");
+    assert!(html.contains(r#"class="accuracy""#), "{html}");
+    assert!(html.contains("<svg"), "{html}");
+}
+
+#[test]
+fn fence_map_states_distance() {
+    let harness = Harness::new(fence_root);
+    let html = harness.html();
+
+    // The fix lies about 222 m north of the centre, so 122 m outside a 100 m circle.
+    assert!(html.contains("122"), "{html}");
+}
+
+fn segment(first_lat: f64, points: usize) -> Vec<TrackPoint> {
+    let start = chrono::Utc::now();
+    (0..points)
+        .map(|index| {
+            let at = start + chrono::TimeDelta::seconds(index as i64 * 5);
+            TrackPoint::new(
+                at,
+                first_lat + index as f64 * 1e-4,
+                117.97 + index as f64 * 1e-4,
+            )
+        })
+        .collect()
+}
+
+fn track_root() -> Element {
+    use_app_provider();
+    let track = PatrolTrack {
+        segments: vec![segment(36.64, 3), segment(36.65, 2)],
+        rejected: vec![(segment(36.66, 1)[0], "low_accuracy")],
+    };
+    rsx! { TrackMap { track } }
+}
+
+/// Returns the `points` attribute of every polyline in `html`.
+fn polylines(html: &str) -> Vec<String> {
+    html.split("<polyline")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(r#"points=""#))
+        .filter_map(|(_, rest)| rest.split_once('"'))
+        .map(|(points, _)| points.to_owned())
+        .collect()
+}
+
+#[test]
+fn track_map_one_polyline_per_segment() {
+    let harness = Harness::new(track_root);
+    let lines = polylines(&harness.html());
+
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].split(' ').count(), 3, "{lines:?}");
+    assert_eq!(lines[1].split(' ').count(), 2, "{lines:?}");
+}
+
+#[test]
+fn track_map_hides_rejected_until_asked() {
+    let mut harness = Harness::new(track_root);
+    let before = harness.html();
+
+    // The only listener is the rejected-fixes toggle.
+    harness.click(0);
+    let after = harness.html();
+
+    assert!(!before.contains(r#"class="rejected""#), "{before}");
+    assert!(after.contains(r#"data-reason="low_accuracy""#), "{after}");
+    assert_eq!(polylines(&after).len(), 2, "{after}");
+}
+
+fn conflict_root() -> Element {
+    use_app_provider();
+    let conflict = ConflictView {
+        subject_id: Uuid::now_v7(),
+        owner_name: "王芳".to_owned(),
+        state: ReviewState::Approved,
+        conflicts: vec![DecisionConflict {
+            decision_id: Uuid::now_v7(),
+            reviewer_id: Uuid::now_v7(),
+            reviewer_name: "赵敏".to_owned(),
+            action: "reject".to_owned(),
+            based_on_version: 1,
+            reason: "approved first by 李强".to_owned(),
+        }],
+        own_lost_reason: Some("approved first by 李强".to_owned()),
+    };
+    rsx! { ConflictNotice { conflict } }
+}
+
+#[test]
+fn conflict_notice_renders() {
+    let harness = Harness::new(conflict_root);
+    let html = harness.html();
+    let lost = Lang::Zh.tf(
+        Msg::ConflictDecidedFirst,
+        &[("reason", "approved first by 李强".to_owned())],
+    );
+
+    assert!(html.contains(&lost), "{html}");
+    assert!(html.contains("赵敏"), "{html}");
+    assert!(html.contains(Lang::Zh.t(Msg::Reject)), "{html}");
+}
+
+#[test]
+fn escalated_item_offers_leader_nothing() {
+    assert!(offered_actions(ReviewState::Escalated, Reviewer::SquadLeader).is_empty());
+}
+
+#[test]
+fn escalated_item_offers_brigade_four() {
+    let offered = offered_actions(ReviewState::Escalated, Reviewer::Brigade);
+
+    assert_eq!(offered.len(), 4, "{offered:?}");
+}
+
+thread_local! {
+    /// The reviewer the queue tests sign in as, read by their root component.
+    static REVIEWER: RefCell<Option<Member>> = const { RefCell::new(None) };
+}
+
+fn leader() -> Member {
+    Member {
+        id: Uuid::now_v7(),
+        name: "李强".to_owned(),
+        role: Role::SquadLeader,
+        brigade_id: Uuid::now_v7(),
+        squad_id: Some(Uuid::now_v7()),
+    }
+}
+
+fn queued_lead(state: ReviewState) -> Submission {
+    let record = Record {
+        id: Uuid::now_v7(),
+        member_id: Uuid::now_v7(),
+        captured_at: Stamp::now_local(),
+        body: RecordBody::Lead(Lead {
+            category: LeadCategory::FireHazard,
+            note: "消防通道堵塞".to_owned(),
+            position: None,
+            position_source: PositionSource::Address,
+            address: Some("幸福小区东门".to_owned()),
+            photos: vec![],
+            patrol_id: None,
+        }),
+    };
+    Submission {
+        review: ReviewInfo {
+            subject_id: record.id,
+            state,
+            version: 1,
+            flags: vec![],
+            last_reason: None,
+            assignee_id: None,
+            conflicts: vec![],
+        },
+        record,
+        owner_name: "王芳".to_owned(),
+        received_at: chrono::Utc::now(),
+        photos_total: 3,
+        photos_received: 2,
+    }
+}
+
+/// Signs `member` in on the database at `path` and queues `submissions`.
+fn seed_queue(path: &Path, member: &Member, submissions: &[Submission]) {
+    let store = Store::open(path).unwrap();
+    store.set_session(member, "http://127.0.0.1:9").unwrap();
+    let changes = submissions
+        .iter()
+        .enumerate()
+        .map(|(index, submission)| Change {
+            seq: index as i64 + 1,
+            entity: Entity::Submission(submission.clone()),
+        })
+        .collect();
+    let page = ChangesResponse {
+        epoch: Uuid::nil(),
+        changes,
+        cursor: submissions.len() as i64,
+        more: false,
+    };
+    store.apply_changes(&page).unwrap();
+}
+
+fn queue_root() -> Element {
+    let mut app = use_app_provider();
+    use_hook(|| {
+        app.member
+            .set(REVIEWER.with(|member| member.borrow().clone()))
+    });
+    rsx! { ReviewQueue {} }
+}
+
+fn decided_subjects(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut statement = conn
+        .prepare("SELECT subject_id FROM decisions ORDER BY subject_id")
+        .unwrap();
+    let rows = statement.query_map([], |row| row.get(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn batch_approve_one_decision_each() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let leads: Vec<Submission> = (0..3)
+        .map(|_| queued_lead(ReviewState::Submitted))
+        .collect();
+    let mut harness = Harness::seeded(queue_root, |path| seed_queue(path, &member, &leads));
+    harness.settle();
+
+    harness.click_id(&format!("select-{}", leads[0].record.id));
+    harness.click_id(&format!("select-{}", leads[2].record.id));
+    harness.settle();
+    harness.click_id(APPROVE_SELECTED_ID);
+    harness.settle();
+    let mut expected = vec![
+        leads[0].record.id.to_string(),
+        leads[2].record.id.to_string(),
+    ];
+    expected.sort();
+
+    assert_eq!(
+        decided_subjects(&harness._data.path().join("redvest.sqlite3")),
+        expected
+    );
+}
+
+#[test]
+fn escalated_card_has_no_buttons_for_leader() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let escalated = queued_lead(ReviewState::Escalated);
+    let subject = escalated.record.id;
+    let mut harness = Harness::seeded(queue_root, |path| seed_queue(path, &member, &[escalated]));
+    harness.settle();
+    let html = harness.html();
+
+    assert!(html.contains(Lang::Zh.t(Msg::AwaitingBrigade)), "{html}");
+    assert!(!html.contains(&format!("approve-{subject}")), "{html}");
+    assert!(!html.contains(&format!("select-{subject}")), "{html}");
+    assert!(!html.contains(Lang::Zh.t(Msg::ReasonRequired)), "{html}");
+    assert!(!html.contains(r#"class="big danger reject""#), "{html}");
+}
+
+#[test]
+fn missing_photo_shown_to_leader() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let lead = queued_lead(ReviewState::Submitted);
+    let mut harness = Harness::seeded(queue_root, |path| seed_queue(path, &member, &[lead]));
+    harness.settle();
+    let html = harness.html();
+    let missing = Lang::Zh.tf(
+        Msg::PhotosMissing,
+        &[("received", "2".to_owned()), ("total", "3".to_owned())],
+    );
+
+    assert!(html.contains(&missing), "{html}");
 }
