@@ -185,14 +185,22 @@ fn capture_queued_part(
 
     let stopped = store.start_patrol(PatrolMode::Walking, None)?;
     for step in 0..8 {
-        let point = fix(lat + 0.0001 * f64::from(step), lon, 1 + 10 * i64::from(step));
+        let point = fix(
+            lat + 0.0001 * f64::from(step),
+            lon,
+            1 + 10 * i64::from(step),
+        );
         store.record_fix(stopped, &point)?;
     }
     store.stop_patrol(stopped)?;
 
     let recording = store.start_patrol(PatrolMode::Cycling, None)?;
     for step in 0..3 {
-        let point = fix(lat, lon + 0.0002 * f64::from(step), 1 + 10 * i64::from(step));
+        let point = fix(
+            lat,
+            lon + 0.0002 * f64::from(step),
+            1 + 10 * i64::from(step),
+        );
         store.record_fix(recording, &point)?;
     }
 

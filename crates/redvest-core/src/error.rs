@@ -43,6 +43,10 @@ pub enum StoreError {
     UnknownSubmission(Uuid),
     #[error("decision not allowed: {0}")]
     DecisionNotAllowed(#[from] redvest_proto::review::TransitionError),
+    #[error("lead draft {0} is not on this device: it was captured or discarded already")]
+    UnknownDraft(Uuid),
+    #[error("lead draft {id} has no {field} yet: pick one before capturing")]
+    DraftIncomplete { id: Uuid, field: &'static str },
     #[error("stored value {value:?} in {column} is invalid: the database may be damaged")]
     Corrupt { column: &'static str, value: String },
 }

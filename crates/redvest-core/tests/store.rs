@@ -3,7 +3,7 @@
 mod support;
 
 use chrono::Utc;
-use redvest_core::store::{LeadDraft, LeadPhoto, LocalState, Store, SCHEMA_VERSION};
+use redvest_core::store::{DraftFields, LeadDraft, LeadPhoto, LocalState, Store, SCHEMA_VERSION};
 use redvest_core::StoreError;
 use redvest_proto::records::{LeadCategory, PatrolMode, PhotoRef, PositionSource, RecordBody};
 use redvest_proto::review::{Action, ReviewState};
@@ -617,4 +617,142 @@ fn rejected_lead_drops_photo_uploads() {
     assert_eq!(test.count("SELECT COUNT(*) FROM outbox"), 0);
     assert_eq!(test.store.sync_status().unwrap().rejected, 1);
     assert!(test.store.photos_to_upload().unwrap().is_empty());
+}
+
+/// The capture form of `lead_draft` as the member would leave it.
+fn draft_fields(draft: LeadDraft) -> DraftFields {
+    DraftFields {
+        category: Some(draft.category),
+        note: draft.note,
+        photos: draft.photos,
+        position: draft.position,
+        position_source: Some(draft.position_source),
+        address: draft.address,
+        patrol_id: draft.patrol_id,
+    }
+}
+
+#[test]
+fn draft_saves_replace_and_survive_reopen() {
+    let (test, _, _) = TestStore::signed_in(Role::Volunteer);
+    let first = Uuid::now_v7();
+    let second = Uuid::now_v7();
+    let typed = DraftFields {
+        note: "楼道".to_owned(),
+        ..DraftFields::default()
+    };
+    let finished = draft_fields(lead_draft(&test, 2));
+    test.store.save_draft(first, &typed).unwrap();
+    test.store.save_draft(second, &typed).unwrap();
+    test.store.save_draft(first, &finished).unwrap();
+    let path = test.path();
+    drop(test.store);
+
+    let reopened = Store::open(&path).unwrap();
+    let drafts = reopened.drafts().unwrap();
+
+    let ids: Vec<Uuid> = drafts.iter().map(|draft| draft.id).collect();
+    assert_eq!(ids, vec![first, second]);
+    assert_eq!(drafts[0].fields, finished);
+    assert_eq!(drafts[1].fields, typed);
+    assert_eq!(reopened.sync_status().unwrap().pending, 0);
+}
+
+#[test]
+fn capture_from_draft_writes_lead_and_deletes_draft() {
+    let (test, _, _) = TestStore::signed_in(Role::Volunteer);
+    let id = Uuid::now_v7();
+    let fields = draft_fields(lead_draft(&test, 2));
+    test.store.save_draft(id, &fields).unwrap();
+
+    let lead_id = test.store.capture_lead_from_draft(id).unwrap();
+    let again = test.store.capture_lead_from_draft(id);
+
+    assert!(test.store.drafts().unwrap().is_empty());
+    assert!(matches!(again, Err(StoreError::UnknownDraft(missing)) if missing == id));
+    let json: String = test
+        .raw()
+        .query_row(
+            "SELECT json FROM records WHERE id = ?1",
+            [lead_id.to_string()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let record: Record = serde_json::from_str(&json).unwrap();
+    let RecordBody::Lead(lead) = record.body else {
+        panic!("record {lead_id} is not a lead");
+    };
+    assert_eq!(lead.note, fields.note);
+    assert_eq!(lead.photos.len(), 2);
+    // The lead record and one upload per photo.
+    assert_eq!(test.store.sync_status().unwrap().pending, 3);
+}
+
+#[test]
+fn incomplete_draft_is_kept() {
+    let (test, _, _) = TestStore::signed_in(Role::Volunteer);
+    let complete = draft_fields(lead_draft(&test, 0));
+    let cases = [
+        (
+            "no category",
+            DraftFields {
+                category: None,
+                ..complete.clone()
+            },
+        ),
+        (
+            "no place",
+            DraftFields {
+                position: None,
+                address: Some("  ".to_owned()),
+                ..complete.clone()
+            },
+        ),
+        (
+            "photo file gone",
+            DraftFields {
+                photos: lead_draft(&test, 1)
+                    .photos
+                    .into_iter()
+                    .map(|mut photo| {
+                        photo.path = test.dir.path().join("deleted.jpg");
+                        photo
+                    })
+                    .collect(),
+                ..complete.clone()
+            },
+        ),
+    ];
+    for (name, fields) in cases {
+        let id = Uuid::now_v7();
+        test.store.save_draft(id, &fields).unwrap();
+
+        let captured = test.store.capture_lead_from_draft(id);
+
+        assert!(captured.is_err(), "{name}: captured anyway");
+        let kept = test.store.drafts().unwrap();
+        assert!(
+            kept.iter().any(|draft| draft.id == id),
+            "{name}: draft lost"
+        );
+        assert_eq!(
+            test.store.sync_status().unwrap().pending,
+            0,
+            "{name}: queued"
+        );
+    }
+}
+
+#[test]
+fn discard_draft_reports_whether_it_existed() {
+    let (test, _, _) = TestStore::signed_in(Role::Volunteer);
+    let id = Uuid::now_v7();
+    test.store.save_draft(id, &DraftFields::default()).unwrap();
+
+    let first = test.store.discard_draft(id).unwrap();
+    let second = test.store.discard_draft(id).unwrap();
+
+    assert!(first);
+    assert!(!second);
+    assert!(test.store.drafts().unwrap().is_empty());
 }

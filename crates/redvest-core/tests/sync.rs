@@ -461,3 +461,137 @@ async fn conflicting_body_is_marked_conflict() {
     assert_eq!(lead.local_state, LocalState::Conflict);
     assert!(lead.local_reason.is_some());
 }
+
+/// Captures a lead with a typed address and no photo.
+fn capture_plain_lead(phone: &Phone, note: &str) -> String {
+    let draft = LeadDraft {
+        category: LeadCategory::Other,
+        note: note.to_owned(),
+        position: None,
+        position_source: PositionSource::Address,
+        address: Some("实验小学东门".to_owned()),
+        photos: Vec::new(),
+        patrol_id: None,
+    };
+    phone.store().capture_lead(draft).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn rejected_batch_isolates_bad_record() {
+    for status in [400, 413, 422] {
+        let server = TestServer::start().await;
+        let proxy = FaultProxy::start(&server.url).await;
+        let phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+        phone.sync().await.unwrap();
+        let mut good = Vec::new();
+        for index in 0..6 {
+            good.push(capture_plain_lead(&phone, &format!("正常线索 {index}")));
+        }
+        let bad = capture_plain_lead(&phone, "reject-this-record");
+        good.push(capture_plain_lead(&phone, "正常线索 6"));
+        proxy.reject_bodies_containing("reject-this-record", status);
+
+        let report = phone.sync().await;
+
+        let report = report.unwrap_or_else(|error| panic!("HTTP {status}: run failed: {error}"));
+        assert_eq!(report.rejected, 1, "HTTP {status}: rejected count");
+        assert_eq!(report.stored, good.len(), "HTTP {status}: stored count");
+        let (_, state, reason) = record_row(&phone.test, &bad);
+        assert_eq!(state, "rejected", "HTTP {status}: bad record state");
+        let reason = reason.unwrap_or_default();
+        assert!(
+            reason.contains(&format!("HTTP {status}")) && reason.contains("fault proxy"),
+            "HTTP {status}: reason {reason:?} lacks the server's message"
+        );
+        for id in &good {
+            assert_eq!(record_row(&phone.test, id).1, "sent", "HTTP {status}: {id}");
+            let rows = server.count("SELECT COUNT(*) FROM records WHERE id = ?1", id);
+            assert_eq!(rows, 1, "HTTP {status}: server rows of {id}");
+        }
+        let bad_rows = server.count("SELECT COUNT(*) FROM records WHERE id = ?1", &bad);
+        assert_eq!(bad_rows, 0, "HTTP {status}: server rows of the bad record");
+        assert_eq!(
+            phone.store().sync_status().unwrap().pending,
+            0,
+            "HTTP {status}: outbox"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_record_is_rejected_alone() {
+    let server = TestServer::start().await;
+    let phone = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    phone.sync().await.unwrap();
+    let before = capture_plain_lead(&phone, "正常线索");
+    // Bigger than the server's 8 MiB request body limit on its own.
+    let huge = capture_plain_lead(&phone, &"很长的备注".repeat(600_000));
+    let after = capture_plain_lead(&phone, "另一条正常线索");
+
+    let report = phone.sync().await.unwrap();
+
+    assert_eq!(report.rejected, 1);
+    let (_, state, reason) = record_row(&phone.test, &huge);
+    assert_eq!(state, "rejected");
+    assert!(reason.unwrap_or_default().contains("HTTP 413"));
+    for id in [&before, &after] {
+        assert_eq!(record_row(&phone.test, id).1, "sent", "{id}");
+        let rows = server.count("SELECT COUNT(*) FROM records WHERE id = ?1", id);
+        assert_eq!(rows, 1, "server rows of {id}");
+    }
+}
+
+/// Returns the attempts of a photo's outbox entry and its hold-back from now.
+fn photo_hold_back(test: &TestStore, sha256: &str) -> (i64, chrono::Duration) {
+    let (attempts, next): (i64, String) = test
+        .raw()
+        .query_row(
+            "SELECT attempts, next_attempt_at FROM outbox WHERE kind = 'photo' AND target_id = ?1",
+            [sha256],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(&next).unwrap();
+    (
+        attempts,
+        next.with_timezone(&chrono::Utc) - chrono::Utc::now(),
+    )
+}
+
+#[tokio::test]
+async fn failing_photo_is_held_back_longer() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let phone = Phone::sign_in(&proxy.url, VOLUNTEER_PHONE).await;
+    phone.sync().await.unwrap();
+    let (_, sha256, _) = phone.capture_lead(64);
+    let expected_minutes = [5, 10, 20];
+
+    let mut observed = Vec::new();
+    for _ in expected_minutes {
+        proxy.inject("/status", Fault::Status(422));
+        phone.sync().await.unwrap();
+        observed.push(photo_hold_back(&phone.test, &sha256));
+        // Make the entry due again, as if the hold-back had passed.
+        phone
+            .test
+            .raw()
+            .execute(
+                "UPDATE outbox SET next_attempt_at = NULL WHERE kind = 'photo'",
+                [],
+            )
+            .unwrap();
+    }
+
+    for (index, minutes) in expected_minutes.into_iter().enumerate() {
+        let (attempts, hold_back) = observed[index];
+        assert_eq!(attempts, index as i64 + 1, "attempt {}", index + 1);
+        let expected = chrono::Duration::minutes(minutes);
+        let slack = chrono::Duration::seconds(30);
+        assert!(
+            hold_back <= expected && hold_back > expected - slack,
+            "attempt {}: held back {hold_back}, expected about {expected}",
+            index + 1
+        );
+    }
+}

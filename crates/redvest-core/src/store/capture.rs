@@ -303,43 +303,47 @@ impl Store {
     pub fn capture_lead(&self, draft: LeadDraft) -> Result<Uuid> {
         check_lead_draft(&draft)?;
 
-        let lead_id = self.write(|tx| {
-            let member = Self::session_member(tx)?;
-            let lead = Lead {
-                category: draft.category,
-                note: draft.note.trim().to_owned(),
-                position: draft.position.clone(),
-                position_source: draft.position_source,
-                address: draft.address.clone(),
-                photos: draft
-                    .photos
-                    .iter()
-                    .map(|photo| photo.photo.clone())
-                    .collect(),
-                patrol_id: draft.patrol_id,
-            };
-            let record = new_record(member.id, RecordBody::Lead(lead));
-            insert_record(tx, &record)?;
-            tx.execute(
-                "INSERT INTO leads (id, category, patrol_id, captured_at) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    record.id.to_string(),
-                    serde_json::to_string(&draft.category)?,
-                    draft.patrol_id.map(|id| id.to_string()),
-                    record.captured_at.utc.to_rfc3339()
-                ],
-            )?;
-            for (position, photo) in draft.photos.iter().enumerate() {
-                insert_lead_photo(tx, record.id, position, photo)?;
-            }
-            Ok(record.id)
-        })?;
+        let lead_id = self.write(|tx| insert_lead(tx, &draft))?;
         info!(%lead_id, photos = draft.photos.len(), "lead captured");
         Ok(lead_id)
     }
 }
 
-fn check_lead_draft(draft: &LeadDraft) -> Result<()> {
+/// Writes a checked lead as the signed-in member: its record, its `leads`
+/// row and its photos, each queued. Returns the lead's record id.
+pub(super) fn insert_lead(tx: &Transaction, draft: &LeadDraft) -> Result<Uuid> {
+    let member = Store::session_member(tx)?;
+    let lead = Lead {
+        category: draft.category,
+        note: draft.note.trim().to_owned(),
+        position: draft.position.clone(),
+        position_source: draft.position_source,
+        address: draft.address.clone(),
+        photos: draft
+            .photos
+            .iter()
+            .map(|photo| photo.photo.clone())
+            .collect(),
+        patrol_id: draft.patrol_id,
+    };
+    let record = new_record(member.id, RecordBody::Lead(lead));
+    insert_record(tx, &record)?;
+    tx.execute(
+        "INSERT INTO leads (id, category, patrol_id, captured_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            record.id.to_string(),
+            serde_json::to_string(&draft.category)?,
+            draft.patrol_id.map(|id| id.to_string()),
+            record.captured_at.utc.to_rfc3339()
+        ],
+    )?;
+    for (position, photo) in draft.photos.iter().enumerate() {
+        insert_lead_photo(tx, record.id, position, photo)?;
+    }
+    Ok(record.id)
+}
+
+pub(super) fn check_lead_draft(draft: &LeadDraft) -> Result<()> {
     if let Some(fix) = &draft.position {
         check_position(fix.lat, fix.lon)?;
     }

@@ -1,15 +1,20 @@
 //! Schema migrations of the phone database, numbered by SQLite's
-//! `user_version`. Each migration runs in one transaction together with the
-//! version bump, so a migration interrupted half-way leaves the previous
-//! version behind and runs again cleanly on the next start.
+//! `user_version`. Each migration runs in one immediate transaction
+//! together with the version bump, so a migration interrupted half-way
+//! leaves the previous version behind and runs again cleanly on the next
+//! start.
+//!
+//! Version 1 is the first schema. Version 2 adds `lead_drafts` (the
+//! autosaved lead capture form) and an index for the outbox hold-back
+//! query.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use tracing::info;
 
 use crate::error::{Result, StoreError};
 
 /// Migration SQL, in order: entry `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build of the app writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -160,8 +165,37 @@ CREATE TABLE sync_state (
 INSERT INTO sync_state (id) VALUES (1);
 "#;
 
+/// Lead drafts hold the capture form as JSON columns until the member
+/// captures or discards it. `category`, `position` and `position_source`
+/// are NULL until the member picks them.
+const V2: &str = r#"
+CREATE TABLE lead_drafts (
+    id TEXT PRIMARY KEY,
+    category TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    photos TEXT NOT NULL DEFAULT '[]',
+    position TEXT,
+    position_source TEXT,
+    address TEXT,
+    patrol_id TEXT,
+    updated_at TEXT NOT NULL
+);
+
+CREATE INDEX lead_drafts_updated ON lead_drafts (updated_at);
+
+CREATE INDEX outbox_due ON outbox (kind, next_attempt_at);
+"#;
+
 /// Brings the schema to [`LATEST`], one transaction per migration.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, LATEST)
+}
+
+/// Brings the schema up to `target`, one transaction per migration, and
+/// leaves a database already at `target` or later alone. Only tests need a
+/// target other than [`LATEST`], to build an older schema.
+#[doc(hidden)]
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if current > LATEST {
         return Err(StoreError::SchemaTooNew {
@@ -170,13 +204,42 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         });
     }
 
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let version = index as i64 + 1;
-        let tx = conn.transaction()?;
+    let target = target.min(LATEST);
+    for version in (current + 1)..=target {
+        let sql = MIGRATIONS[version as usize - 1];
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        pause_point("begin");
         tx.execute_batch(sql)?;
+        pause_point("after_schema");
         tx.pragma_update(None, "user_version", version)?;
+        pause_point("before_commit");
         tx.commit()?;
         info!(version, "applied database migration");
     }
     Ok(())
 }
+
+/// Names the places inside a migration's transaction where a test may
+/// hold it, in the order they are reached.
+#[doc(hidden)]
+pub const PAUSE_POINTS: [&str; 3] = ["begin", "after_schema", "before_commit"];
+
+/// Holds the migration for 60 s at `point` when the environment variable
+/// `REDVEST_TEST_PAUSE_MIGRATION` names it, after creating the file named by
+/// `REDVEST_TEST_PAUSE_MARKER`, so a test can kill the process mid-migration.
+#[cfg(feature = "testing")]
+fn pause_point(point: &str) {
+    if std::env::var("REDVEST_TEST_PAUSE_MIGRATION").as_deref() != Ok(point) {
+        return;
+    }
+    if let Ok(marker) = std::env::var("REDVEST_TEST_PAUSE_MARKER") {
+        if let Err(error) = std::fs::write(&marker, point) {
+            tracing::error!(%error, marker, "could not write the migration pause marker");
+        }
+    }
+    tracing::warn!(point, "migration paused for a test");
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+#[cfg(not(feature = "testing"))]
+fn pause_point(_point: &str) {}

@@ -15,6 +15,7 @@
 //! sync engine makes short calls between network requests.
 
 mod capture;
+mod drafts;
 mod migrations;
 mod outbox;
 mod rules;
@@ -34,8 +35,13 @@ use uuid::Uuid;
 use crate::error::{Result, StoreError};
 
 pub use capture::{ClockInReceipt, LeadDraft, LeadPhoto, LocalVerdict, OpenShift, PatrolSummary};
+pub use drafts::{DraftFields, SavedDraft};
 pub use migrations::LATEST as SCHEMA_VERSION;
-pub use outbox::{AckCounts, PendingPhoto, PushBatch};
+#[doc(hidden)]
+pub use migrations::{migrate_to, PAUSE_POINTS};
+pub use outbox::{
+    item_retry_delay, AckCounts, PendingPhoto, PushBatch, ITEM_RETRY_BASE, ITEM_RETRY_MAX,
+};
 pub use views::{
     ActivePatrol, ConflictView, LocalPhoto, LocalState, PatrolTrack, QueueItem, ReviewView,
     SubmissionView, SyncStatus,

@@ -50,6 +50,23 @@ pub struct AckCounts {
     pub unnamed: usize,
 }
 
+/// The first hold-back of a photo or decision that failed for a reason a
+/// retry soon would not fix.
+pub const ITEM_RETRY_BASE: Duration = Duration::from_secs(5 * 60);
+
+/// The maximum hold-back of a failing photo or decision.
+pub const ITEM_RETRY_MAX: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// Returns the hold-back after the `attempts`-th failed attempt of a photo
+/// or decision: 5 min after the first, doubling after each later one, and
+/// at most 6 h (reached at the 8th).
+pub fn item_retry_delay(attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(16);
+    ITEM_RETRY_BASE
+        .saturating_mul(1 << exponent)
+        .min(ITEM_RETRY_MAX)
+}
+
 impl Store {
     /// Returns the epoch of the server this device last synced with.
     pub fn server_epoch(&self) -> Result<Option<Uuid>> {
@@ -146,22 +163,87 @@ impl Store {
     }
 
     /// Notes a failed attempt on one photo or decision entry and holds it
-    /// back for `retry_in`.
-    pub fn note_outbox_failure(
-        &self,
-        kind: &str,
-        target_id: &str,
-        error: &str,
-        retry_in: Duration,
-    ) -> Result<()> {
-        let retry_at =
-            Utc::now() + chrono::Duration::from_std(retry_in).unwrap_or(chrono::Duration::hours(1));
-        self.conn().execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2
-             WHERE kind = ?3 AND target_id = ?4",
-            params![error, retry_at.to_rfc3339(), kind, target_id],
-        )?;
-        Ok(())
+    /// back for [`item_retry_delay`] of its attempts so far, so an entry
+    /// that keeps failing is tried less and less often. Returns the hold-back.
+    pub fn note_item_failure(&self, kind: &str, target_id: &str, error: &str) -> Result<Duration> {
+        self.write(|tx| {
+            let attempts: Option<i64> = tx
+                .query_row(
+                    "SELECT attempts FROM outbox WHERE kind = ?1 AND target_id = ?2",
+                    params![kind, target_id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(attempts) = attempts else {
+                warn!(kind, target_id, "failed outbox entry is no longer queued");
+                return Ok(Duration::ZERO);
+            };
+
+            let attempts = attempts.saturating_add(1);
+            let delay = item_retry_delay(u32::try_from(attempts).unwrap_or(u32::MAX));
+            let retry_at = Utc::now()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(6));
+            tx.execute(
+                "UPDATE outbox SET attempts = ?1, last_error = ?2, next_attempt_at = ?3
+                 WHERE kind = ?4 AND target_id = ?5",
+                params![attempts, error, retry_at.to_rfc3339(), kind, target_id],
+            )?;
+            info!(kind, target_id, attempts, ?delay, "outbox entry held back");
+            Ok(delay)
+        })
+    }
+
+    /// Splits an unacknowledged batch that the server rejected as a whole
+    /// into two new batches, the first half pushed next. Returns the two new
+    /// batch numbers, or `None` when the batch has one record or fewer and
+    /// cannot be split.
+    pub fn split_batch(&self, batch_seq: i64) -> Result<Option<(i64, i64)>> {
+        let halves = self.write(|tx| {
+            let members = batch_members(tx, batch_seq)?;
+            if members.len() < 2 {
+                return Ok(None);
+            }
+
+            let first: i64 =
+                tx.query_row("SELECT next_batch_seq FROM device", [], |row| row.get(0))?;
+            tx.execute("UPDATE device SET next_batch_seq = next_batch_seq + 2", [])?;
+            let middle = members.len().div_ceil(2);
+            for (index, seq) in members.iter().enumerate() {
+                let new_batch = if index < middle { first } else { first + 1 };
+                tx.execute(
+                    "UPDATE outbox SET batch_seq = ?1 WHERE seq = ?2",
+                    params![new_batch, seq],
+                )?;
+            }
+            Ok(Some((first, first + 1)))
+        })?;
+        if let Some((first, second)) = halves {
+            info!(batch_seq, first, second, "split rejected push batch");
+        }
+        Ok(halves)
+    }
+
+    /// Marks every record of an unacknowledged batch as rejected with
+    /// `reason` and takes it off the outbox. The sync run calls it only for
+    /// a batch of one record, after splitting found the record the server
+    /// rejects. Returns the number of records marked.
+    pub fn reject_batch(&self, batch_seq: i64, reason: &str) -> Result<usize> {
+        let counts = self.write(|tx| {
+            let mut counts = AckCounts::default();
+            let ids = batch_record_ids(tx, batch_seq)?;
+            let outcome = PushOutcome::Rejected {
+                reason: reason.to_owned(),
+            };
+            for id in &ids {
+                tx.execute(
+                    "DELETE FROM outbox WHERE kind = 'record' AND target_id = ?1",
+                    [id],
+                )?;
+                mark_record(tx, id, &outcome, &mut counts)?;
+            }
+            Ok(counts)
+        })?;
+        Ok(counts.rejected)
     }
 
     /// Returns the photos due for upload whose lead the server has stored.
@@ -335,6 +417,22 @@ fn allocate_batch(tx: &Transaction, max: usize) -> Result<Option<i64>> {
     Ok(Some(batch_seq))
 }
 
+/// Returns the outbox sequence numbers of a batch's records, in push order.
+fn batch_members(conn: &Connection, batch_seq: i64) -> Result<Vec<i64>> {
+    let mut statement = conn
+        .prepare("SELECT seq FROM outbox WHERE kind = 'record' AND batch_seq = ?1 ORDER BY seq")?;
+    let rows = statement.query_map([batch_seq], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn batch_record_ids(conn: &Connection, batch_seq: i64) -> Result<Vec<String>> {
+    let mut statement = conn.prepare(
+        "SELECT target_id FROM outbox WHERE kind = 'record' AND batch_seq = ?1 ORDER BY seq",
+    )?;
+    let rows = statement.query_map([batch_seq], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 fn batch_records(conn: &Connection, batch_seq: i64) -> Result<Vec<Record>> {
     let mut statement = conn.prepare(
         "SELECT r.json FROM outbox o JOIN records r ON r.id = o.target_id
@@ -486,4 +584,26 @@ fn apply_tombstone(tx: &Transaction, kind: &str, id: Uuid) -> Result<()> {
         }
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_retry_delay_grows_to_cap() {
+        let minutes = |count: u64| Duration::from_secs(count * 60);
+        let cases = [
+            (0, minutes(5)),
+            (1, minutes(5)),
+            (2, minutes(10)),
+            (3, minutes(20)),
+            (7, minutes(320)),
+            (8, ITEM_RETRY_MAX),
+            (1000, ITEM_RETRY_MAX),
+        ];
+        for (attempts, expected) in cases {
+            assert_eq!(item_retry_delay(attempts), expected, "attempts {attempts}");
+        }
+    }
 }

@@ -63,6 +63,19 @@ impl SyncError {
         )
     }
 
+    /// Tells whether the server rejected the request as such, so sending the
+    /// same request again can never succeed: any 4xx status except 401 and
+    /// 403 (sign in again), 408 and 429 (retry later) and 409 (a conflict
+    /// the routes that return it carry in their body).
+    pub fn is_rejection(&self) -> bool {
+        match self {
+            SyncError::Http { status, .. } => {
+                (400..500).contains(status) && !matches!(status, 401 | 403 | 408 | 409 | 429)
+            }
+            _ => false,
+        }
+    }
+
     /// Returns the wait the server asked for, if it sent `Retry-After`.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

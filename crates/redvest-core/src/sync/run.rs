@@ -3,9 +3,14 @@
 //! and pull changes. Every step reads its work from the store and writes its
 //! progress back before the next request, so a run cut short at any point
 //! resumes where it stopped.
+//!
+//! A batch the server rejects as a whole with a permanent 4xx (see
+//! [`SyncError::is_rejection`]) is halved until the one record it rejects
+//! is alone. That record is marked rejected with the server's message, and
+//! the others are pushed. A photo or decision that fails for good is held
+//! back for longer after each attempt (`store::item_retry_delay`).
 
 use std::io::SeekFrom;
-use std::time::Duration;
 
 use redvest_proto::wire::PushRequest;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -23,9 +28,6 @@ pub const PHOTO_CHUNK_BYTES: usize = 256 * 1024;
 
 /// The number of changes asked for per pull page.
 pub const CHANGES_PAGE: u32 = 500;
-
-/// How long a photo or decision that failed for good waits before the next try.
-const ITEM_RETRY: Duration = Duration::from_secs(15 * 60);
 
 /// How many offset corrections one photo upload accepts in a run.
 const MAX_OFFSET_CORRECTIONS: u32 = 3;
@@ -109,6 +111,11 @@ async fn push_records(
         );
         let response = match client.push(token, &request).await {
             Ok(response) => response,
+            Err(error) if error.is_rejection() => {
+                store.note_batch_failure(request.batch_seq, &error.to_string())?;
+                report.rejected += narrow_rejected_batch(store, request.batch_seq, &error)?;
+                continue;
+            }
             Err(error) => {
                 store.note_batch_failure(request.batch_seq, &error.to_string())?;
                 return Err(error);
@@ -138,6 +145,22 @@ async fn push_records(
     Ok(())
 }
 
+/// Halves a batch the server rejected as a whole, or marks its record
+/// rejected when it contains only one. Returns the number of records rejected.
+fn narrow_rejected_batch(
+    store: &Store,
+    batch_seq: i64,
+    error: &SyncError,
+) -> Result<usize, SyncError> {
+    if let Some((first, second)) = store.split_batch(batch_seq)? {
+        warn!(batch_seq, first, second, %error, "server rejected push batch, splitting it");
+        return Ok(0);
+    }
+    let rejected = store.reject_batch(batch_seq, &error.to_string())?;
+    warn!(batch_seq, %error, "server rejected the last record of a split batch, marked it rejected");
+    Ok(rejected)
+}
+
 async fn upload_photos(
     store: &Store,
     client: &SyncClient,
@@ -149,13 +172,8 @@ async fn upload_photos(
             Ok(()) => report.photos_uploaded += 1,
             Err(error) if error.is_transient() || error.is_auth() => return Err(error),
             Err(error) => {
-                warn!(sha256 = %photo.sha256, %error, "photo upload failed; retrying later");
-                store.note_outbox_failure(
-                    "photo",
-                    &photo.sha256,
-                    &error.to_string(),
-                    ITEM_RETRY,
-                )?;
+                let delay = store.note_item_failure("photo", &photo.sha256, &error.to_string())?;
+                warn!(sha256 = %photo.sha256, %error, ?delay, "photo upload failed; retrying later");
             }
         }
     }
@@ -251,9 +269,14 @@ async fn send_decisions(
                 report.decisions_sent += 1;
             }
             Err(error) if error.is_transient() || error.is_auth() => return Err(error),
-            Err(error) => {
+            Err(error) if error.is_rejection() => {
                 warn!(decision_id = %decision.id, %error, "server rejected decision");
                 store.reject_decision(decision.id, &error.to_string())?;
+            }
+            Err(error) => {
+                let id = decision.id.to_string();
+                let delay = store.note_item_failure("decision", &id, &error.to_string())?;
+                warn!(decision_id = %decision.id, %error, ?delay, "decision failed; retrying later");
             }
         }
     }

@@ -213,6 +213,8 @@ pub enum Fault {
 struct ProxyState {
     upstream: String,
     faults: Mutex<VecDeque<(String, usize, Fault)>>,
+    /// Request body fragments the proxy answers with a status every time.
+    rejected_bodies: Mutex<Vec<(String, u16)>>,
     requests: Mutex<Vec<String>>,
 }
 
@@ -251,6 +253,17 @@ impl FaultProxy {
             .lock()
             .unwrap()
             .push_back((pattern.to_owned(), skip, fault));
+    }
+
+    /// Answers every request whose body contains `fragment` with `status`,
+    /// without forwarding it, as a server that rejects one bad record
+    /// rejects every batch that carries it.
+    pub fn reject_bodies_containing(&self, fragment: &str, status: u16) {
+        self.state
+            .rejected_bodies
+            .lock()
+            .unwrap()
+            .push((fragment.to_owned(), status));
     }
 
     /// Returns the requests seen so far, as `METHOD /path`.
@@ -297,6 +310,9 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
 
     let headers = request.headers().clone();
     let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
+    if let Some(status) = rejection_status(&state, &body) {
+        return error_response(status, None);
+    }
     let mut upstream =
         reqwest::Client::new().request(method, format!("{}{path_and_query}", state.upstream));
     for (name, value) in headers.iter() {
@@ -320,6 +336,15 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
     response
         .body(Body::from(reply.bytes().await.unwrap()))
         .unwrap()
+}
+
+fn rejection_status(state: &ProxyState, body: &[u8]) -> Option<u16> {
+    let text = String::from_utf8_lossy(body);
+    let rejected = state.rejected_bodies.lock().unwrap();
+    rejected
+        .iter()
+        .find(|(fragment, _)| text.contains(fragment.as_str()))
+        .map(|(_, status)| *status)
 }
 
 fn error_response(status: u16, retry_after: Option<&str>) -> Response {
