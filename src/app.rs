@@ -49,6 +49,9 @@ pub fn App() -> Element {
         loop {
             tokio::time::sleep(BADGE_INTERVAL).await;
             if app.member.peek().is_some() {
+                if let Err(error) = app.backend().close_overdue_shift().await {
+                    tracing::warn!(%error, "could not close an overdue shift");
+                }
                 app.refresh_sync().await;
             }
         }

@@ -298,11 +298,25 @@ impl Backend {
 
     /// Clocks off the open shift.
     pub async fn clock_out(&self, fix: Option<Fix>) -> Result<Uuid, BackendError> {
+        let monotonic = platform::monotonic();
         let id = self
-            .blocking(move |store| store.clock_out(false, fix))
+            .blocking(move |store| store.clock_out_monotonic(fix, monotonic))
             .await?;
         self.sync_now().await;
         Ok(id)
+    }
+
+    /// Closes the open shift once its duty window plus grace is over, marked
+    /// as auto-closed, and returns whether it did.
+    pub async fn close_overdue_shift(&self) -> Result<bool, BackendError> {
+        let closed = self
+            .blocking(|store| store.close_overdue_shift(chrono::Utc::now()))
+            .await?;
+        if let Some(record_id) = closed {
+            tracing::info!(%record_id, "shift closed automatically after its window");
+            self.sync_now().await;
+        }
+        Ok(closed.is_some())
     }
 
     /// Starts a patrol in the chosen mode, which bounds the plausible speed of its fixes.

@@ -756,3 +756,36 @@ fn discard_draft_reports_whether_it_existed() {
     assert!(!second);
     assert!(test.store.drafts().unwrap().is_empty());
 }
+
+#[test]
+fn overdue_shift_closes_at_window_end() {
+    let (test, _, site) = TestStore::signed_in(Role::Volunteer);
+    test.store.clock_in(site.id, None, None, None).unwrap();
+    let clock_in_at = test.store.open_shift().unwrap().unwrap().clock_in_at;
+    let closes_at = redvest_proto::duty::auto_close_at(&site, clock_in_at).unwrap();
+
+    let early = test
+        .store
+        .close_overdue_shift(closes_at - chrono::Duration::seconds(1))
+        .unwrap();
+    let closed = test
+        .store
+        .close_overdue_shift(closes_at + chrono::Duration::hours(1))
+        .unwrap();
+
+    assert_eq!(early, None);
+    let record_id = closed.expect("the shift is overdue").to_string();
+    assert!(test.store.open_shift().unwrap().is_none());
+    let (json, clock_out_at): (String, String) = test
+        .raw()
+        .query_row(
+            "SELECT r.json, s.clock_out_at FROM records r JOIN shifts s ON s.clock_out_id = r.id WHERE r.id = ?1",
+            [&record_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let record: redvest_proto::Record = serde_json::from_str(&json).unwrap();
+    assert_eq!(record.captured_at.utc, closes_at);
+    assert_eq!(clock_out_at, closes_at.to_rfc3339());
+    assert!(matches!(record.body, redvest_proto::RecordBody::ClockOut(ref out) if out.auto_closed));
+}

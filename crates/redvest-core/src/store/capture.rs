@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
+use redvest_proto::duty;
 use redvest_proto::geo::Fix;
 use redvest_proto::records::{
     ClockIn, ClockOut, Lead, LeadCategory, Monotonic, PatrolMode, PatrolStart, PatrolStop,
@@ -144,6 +146,49 @@ impl Store {
 
     /// Clocks the member out of their open shift and returns the record id.
     pub fn clock_out(&self, auto_closed: bool, fix: Option<Fix>) -> Result<Uuid> {
+        self.clock_out_with(fix, None, auto_closed, None)
+    }
+
+    /// Clocks out with a monotonic reading, so a shift that starts and ends
+    /// in the same boot is measured by the monotonic clock, not wall time.
+    pub fn clock_out_monotonic(
+        &self,
+        fix: Option<Fix>,
+        monotonic: Option<Monotonic>,
+    ) -> Result<Uuid> {
+        self.clock_out_with(fix, monotonic, false, None)
+    }
+
+    /// Closes the open shift if its duty window plus grace has ended by
+    /// `now`, dating the clock-out at that end and marking it auto-closed.
+    /// Returns the clock-out record id when a shift was closed.
+    pub fn close_overdue_shift(&self, now: DateTime<Utc>) -> Result<Option<Uuid>> {
+        let Some(shift) = self.open_shift()? else {
+            return Ok(None);
+        };
+        let site = Self::site(&self.conn(), shift.site_id)?;
+        let Some(closes_at) = duty::auto_close_at(&site, shift.clock_in_at) else {
+            return Ok(None);
+        };
+        if closes_at > now {
+            return Ok(None);
+        }
+
+        let offset_min = Stamp::now_local().offset_min;
+        let at = Stamp {
+            utc: closes_at,
+            offset_min,
+        };
+        self.clock_out_with(None, None, true, Some(at)).map(Some)
+    }
+
+    fn clock_out_with(
+        &self,
+        fix: Option<Fix>,
+        monotonic: Option<Monotonic>,
+        auto_closed: bool,
+        at: Option<Stamp>,
+    ) -> Result<Uuid> {
         if let Some(fix) = &fix {
             check_position(fix.lat, fix.lon)?;
         }
@@ -151,8 +196,16 @@ impl Store {
         let (shift_id, record_id) = self.write(|tx| {
             let member = Self::session_member(tx)?;
             let shift = open_shift(tx)?.ok_or(StoreError::NoOpenShift)?;
-            let body = RecordBody::ClockOut(ClockOut { shift_id: shift.shift_id, fix, monotonic: None, auto_closed });
-            let record = new_record(member.id, body);
+            let body = RecordBody::ClockOut(ClockOut {
+                shift_id: shift.shift_id,
+                fix,
+                monotonic,
+                auto_closed,
+            });
+            let mut record = new_record(member.id, body);
+            if let Some(at) = at {
+                record.captured_at = at;
+            }
             insert_record(tx, &record)?;
             tx.execute(
                 "UPDATE shifts SET clock_out_id = ?1, clock_out_at = ?2, auto_closed = ?3 WHERE id = ?4",
