@@ -120,6 +120,11 @@ fn members_in_scope(
 
 /// Reads the accepted or approved clock-ins in the UTC range with their
 /// first clock-out, the server's marker and the site.
+///
+/// `CROSS JOIN` makes SQLite walk the members in scope first and read each
+/// one's clock-ins by the `(member_id, kind, captured_at)` index. `+r.id`
+/// drops the column's text affinity, so that the comparison can use the
+/// expression index on the clock-out's `shift_id`.
 fn shifts_in_scope(
     tx: &Transaction<'_>,
     caller: &Caller,
@@ -130,12 +135,12 @@ fn shifts_in_scope(
     let sql = format!(
         "SELECT r.body, \
            (SELECT o.body FROM records o WHERE o.kind = 'clock_out' \
-              AND json_extract(o.body, '$.body.shift_id') = r.id \
+              AND json_extract(o.body, '$.body.shift_id') = +r.id \
               AND o.member_id = r.member_id ORDER BY o.captured_at LIMIT 1), \
            c.closed_at \
-         FROM records r \
+         FROM members m \
+         CROSS JOIN records r ON r.member_id = m.id \
          JOIN reviews v ON v.subject_id = r.id \
-         JOIN members m ON m.id = r.member_id \
          LEFT JOIN shift_auto_closes c ON c.shift_id = r.id \
          WHERE r.kind = 'clock_in' AND v.state IN ('accepted', 'approved') \
            AND r.captured_at >= :from AND r.captured_at < :to AND {MEMBER_IN_SCOPE} \
@@ -200,15 +205,21 @@ impl SiteCache {
     }
 }
 
-/// Records an auto-close marker for every clock-in of the last 45 days
-/// that has no clock-out and whose window, plus grace, ended by `now`.
-/// Returns how many shifts it closed.
-pub fn close_open_shifts(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    let mut statement = tx.prepare(
+/// A shift the sweep found due: the clock-in and when it closes.
+pub struct DueShift {
+    clock_in: Record,
+    closes_at: DateTime<Utc>,
+}
+
+/// Lists the clock-ins of the last 45 days that have no clock-out and no
+/// marker, and whose window, plus grace, ended by `now`.
+pub fn shifts_due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DueShift>, StoreError> {
+    // `+r.id` lets the clock-out lookup use its expression index, as above.
+    let mut statement = conn.prepare(
         "SELECT r.body FROM records r \
          WHERE r.kind = 'clock_in' AND r.captured_at >= :since \
            AND NOT EXISTS (SELECT 1 FROM records o WHERE o.kind = 'clock_out' \
-                           AND json_extract(o.body, '$.body.shift_id') = r.id \
+                           AND json_extract(o.body, '$.body.shift_id') = +r.id \
                            AND o.member_id = r.member_id) \
            AND NOT EXISTS (SELECT 1 FROM shift_auto_closes c WHERE c.shift_id = r.id) \
          ORDER BY r.captured_at",
@@ -221,42 +232,53 @@ pub fn close_open_shifts(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<usi
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut sites = SiteCache::default();
-    let mut closed = 0;
+    let mut due = Vec::new();
     for body in bodies {
         let clock_in: Record = serde_json::from_str(&body)?;
-        let Some(site) = sites.get(tx, &clock_in)? else {
+        let Some(site) = sites.get(conn, &clock_in)? else {
             continue;
         };
         let closes_at = auto_close_at(&site, clock_in.captured_at.utc);
         if let Some(closes_at) = closes_at.filter(|closes_at| *closes_at <= now) {
-            insert_marker(tx, &clock_in, closes_at, now)?;
-            closed += 1;
+            due.push(DueShift {
+                clock_in,
+                closes_at,
+            });
         }
     }
-    Ok(closed)
+    Ok(due)
 }
 
-fn insert_marker(
+/// Records an auto-close marker for each due shift that has none yet;
+/// returns how many it recorded.
+pub fn insert_markers(
     tx: &Transaction<'_>,
-    clock_in: &Record,
-    closed_at: DateTime<Utc>,
+    due: &[DueShift],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO shift_auto_closes (shift_id, member_id, closed_at, recorded_at) \
-         VALUES (?1, ?2, ?3, ?4)",
-        params![
-            clock_in.id.to_string(),
-            clock_in.member_id.to_string(),
-            time_text(closed_at),
-            time_text(now)
-        ],
-    )?;
-    tracing::info!(
-        shift_id = %clock_in.id,
-        member_id = %clock_in.member_id,
-        %closed_at,
-        "closed a shift left open",
-    );
-    Ok(())
+) -> Result<usize, StoreError> {
+    let mut inserted = 0;
+    for shift in due {
+        let clock_in = &shift.clock_in;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO shift_auto_closes (shift_id, member_id, closed_at, \
+                recorded_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                clock_in.id.to_string(),
+                clock_in.member_id.to_string(),
+                time_text(shift.closes_at),
+                time_text(now)
+            ],
+        )?;
+        if added == 1 {
+            tracing::info!(
+                shift_id = %clock_in.id,
+                member_id = %clock_in.member_id,
+                closed_at = %shift.closes_at,
+                "closed a shift left open",
+            );
+        }
+        inserted += added;
+    }
+    Ok(inserted)
 }

@@ -221,8 +221,14 @@ impl Storage for SqliteStore {
         self.read(|conn| duty::duty_hours(conn, caller, month, member))
     }
 
+    /// Finds due shifts on a reader, so the writer is held only when there
+    /// are markers to insert.
     fn close_open_shifts(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.write(|tx| duty::close_open_shifts(tx, now))
+        let due = self.read(|conn| duty::shifts_due(conn, now))?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| duty::insert_markers(tx, &due, now))
     }
 
     fn remove_site(&self, site_id: Uuid) -> Result<(), StoreError> {

@@ -343,7 +343,8 @@ fn judge(
 
 /// Returns the site of the member's latest clock-in of the last 12 hours
 /// before this one that neither a clock-out nor the server's sweep closed
-/// before it.
+/// before it. `+r.id` drops the column's text affinity, so that the
+/// clock-out lookup can use the expression index on `shift_id`.
 fn open_shift_site(tx: &Transaction<'_>, record: &Record) -> Result<Option<Uuid>, StoreError> {
     let since = time_text(record.captured_at.utc - OPEN_SHIFT_LOOKBACK);
     let site: Option<String> = tx
@@ -353,7 +354,7 @@ fn open_shift_site(tx: &Transaction<'_>, record: &Record) -> Result<Option<Uuid>
                AND r.captured_at >= ?3 AND r.captured_at <= ?4 \
                AND NOT EXISTS (SELECT 1 FROM records o \
                                WHERE o.member_id = r.member_id AND o.kind = 'clock_out' \
-                               AND json_extract(o.body, '$.body.shift_id') = r.id) \
+                               AND json_extract(o.body, '$.body.shift_id') = +r.id) \
                AND NOT EXISTS (SELECT 1 FROM shift_auto_closes c \
                                WHERE c.shift_id = r.id AND c.closed_at <= ?4) \
              ORDER BY r.captured_at DESC LIMIT 1",
