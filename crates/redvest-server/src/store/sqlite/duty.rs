@@ -16,8 +16,12 @@ use super::{accounts, member_from_row, parse_time, time_text};
 use crate::duty_hours::{summarize, ShiftFacts};
 use crate::store::{Caller, StoreError};
 
-/// How far back the sweep looks for open shifts. Older clock-ins with no
-/// window (so no closing time) are not examined again and again forever.
+/// How far back the sweep looks for open shifts. The bound keeps a
+/// clock-in outside every window, which never gets a closing time, from
+/// being read on every sweep for ever.
+///
+/// NOTE: a clock-in that reaches the server more than 45 days after its
+/// window is never closed by the sweep, so it stays an open shift.
 const SWEEP_LOOKBACK: TimeDelta = TimeDelta::days(45);
 
 /// Widens the UTC range of a month so that every time zone's local month
