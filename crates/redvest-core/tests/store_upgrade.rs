@@ -425,10 +425,10 @@ fn migration_killed_at_pause_points_completes() {
 #[test]
 fn migration_killed_at_random_times_completes() {
     let mut rng = StdRng::seed_from_u64(5);
-    for round in 0..8 {
+    for round in 0..12 {
         let copy = V1Copy::new();
         let before = snapshot(&copy.db());
-        let delay = Duration::from_millis(rng.gen_range(0..60));
+        let delay = Duration::from_millis(rng.gen_range(0..30));
 
         let mut child = spawn_child(&copy.db(), None);
         std::thread::sleep(delay);
