@@ -54,7 +54,7 @@ fn server_time_at_capture(
             arrival.received_at,
         ));
     }
-    let waited = arrival.received_at - device;
+    let waited = arrival.received_at.signed_duration_since(device);
     (waited <= max_skew).then_some(arrival.received_at)
 }
 

@@ -170,16 +170,52 @@ fn shifts_in_scope(
     let mut shifts = Vec::new();
     for row in rows {
         let (clock_in, clock_out, closed_at) = row?;
-        let clock_in: Record = serde_json::from_str(&clock_in)?;
+        let Some((clock_in, clock_out, server_closed_at)) =
+            read_shift(&clock_in, clock_out.as_deref(), closed_at.as_deref())
+        else {
+            continue;
+        };
         let site = sites.get(tx, &clock_in)?;
         shifts.push(ShiftFacts {
             clock_in,
-            clock_out: clock_out.as_deref().map(serde_json::from_str).transpose()?,
-            server_closed_at: closed_at.as_deref().map(parse_time).transpose()?,
+            clock_out,
+            server_closed_at,
             site,
         });
     }
     Ok(shifts)
+}
+
+/// Parses the stored texts of one shift. A shift whose texts the current
+/// types cannot read is logged and left out, so that one bad row cannot
+/// fail the duty hours of a whole squad.
+fn read_shift(
+    clock_in: &str,
+    clock_out: Option<&str>,
+    closed_at: Option<&str>,
+) -> Option<(Record, Option<Record>, Option<DateTime<Utc>>)> {
+    let clock_in: Record = match serde_json::from_str(clock_in) {
+        Ok(record) => record,
+        Err(error) => {
+            tracing::error!(%error, "stored clock-in is unreadable; left out of duty hours");
+            return None;
+        }
+    };
+    let clock_out = match clock_out.map(serde_json::from_str::<Record>).transpose() {
+        Ok(record) => record,
+        Err(error) => {
+            tracing::error!(shift_id = %clock_in.id, %error, "stored clock-out is unreadable; left out of duty hours");
+            return None;
+        }
+    };
+    let closed_at = match closed_at.map(parse_time).transpose() {
+        Ok(at) => at,
+        Err(error) => {
+            tracing::error!(shift_id = %clock_in.id, %error, "stored auto-close time is unreadable; left out of duty hours");
+            return None;
+        }
+    };
+    Some((clock_in, clock_out, closed_at))
 }
 
 /// Sites by id, deleted ones included, read once per call.

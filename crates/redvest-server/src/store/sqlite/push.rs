@@ -144,7 +144,7 @@ fn store_one(
             })
         }
     };
-    if let Some(reason) = validate::rejection(record, caller.member.id) {
+    if let Some(reason) = validate::rejection(record, caller.member.id, received_at) {
         return Ok(PushOutcome::Rejected { reason });
     }
 
@@ -346,7 +346,12 @@ fn judge(
 /// before it. `+r.id` drops the column's text affinity, so that the
 /// clock-out lookup can use the expression index on `shift_id`.
 fn open_shift_site(tx: &Transaction<'_>, record: &Record) -> Result<Option<Uuid>, StoreError> {
-    let since = time_text(record.captured_at.utc - OPEN_SHIFT_LOOKBACK);
+    let since = record
+        .captured_at
+        .utc
+        .checked_sub_signed(OPEN_SHIFT_LOOKBACK)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let since = time_text(since);
     let site: Option<String> = tx
         .query_row(
             "SELECT json_extract(r.body, '$.body.site_id') FROM records r \
