@@ -32,6 +32,14 @@ pub enum SyncError {
         #[source]
         source: std::io::Error,
     },
+    #[error("photo name {0:?} is not a SHA-256; expected 64 lowercase hex digits")]
+    InvalidSha256(String),
+    #[error("downloaded photo {sha256} hashes to {actual}; it was discarded and is fetched again on the next sync")]
+    PhotoChecksum { sha256: String, actual: String },
+    #[error("downloaded photo {sha256} is over the limit of {max_bytes} bytes; it was discarded")]
+    PhotoTooLarge { sha256: String, max_bytes: u64 },
+    #[error("downloaded photo could not be saved: {0}")]
+    PhotoSave(#[source] crate::photo::PhotoError),
     #[error("no session token on this device: sign in")]
     NoToken,
     #[error("sync task failed: {0}")]
@@ -63,17 +71,19 @@ impl SyncError {
         )
     }
 
-    /// Tells whether the server rejected the request as such, so sending the
-    /// same request again can never succeed: any 4xx status except 401 and
-    /// 403 (sign in again), 408 and 429 (retry later) and 409 (a conflict
-    /// the routes that return it carry in their body).
+    /// Tells whether the server rejected the content of the request, so
+    /// sending the same request again can never succeed: 400 (invalid), 413
+    /// (too large) or 422 (unprocessable). Other 4xx statuses, such as a 404
+    /// from a wrong server address, say nothing about the content and are
+    /// not counted.
     pub fn is_rejection(&self) -> bool {
-        match self {
-            SyncError::Http { status, .. } => {
-                (400..500).contains(status) && !matches!(status, 401 | 403 | 408 | 409 | 429)
+        matches!(
+            self,
+            SyncError::Http {
+                status: 400 | 413 | 422,
+                ..
             }
-            _ => false,
-        }
+        )
     }
 
     /// Returns the wait the server asked for, if it sent `Retry-After`.
@@ -81,6 +91,38 @@ impl SyncError {
         match self {
             SyncError::Http { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16) -> SyncError {
+        SyncError::Http {
+            status,
+            code: "x".into(),
+            message: "x".into(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn rejection_statuses() {
+        let cases = [
+            (400, true),
+            (413, true),
+            (422, true),
+            (401, false),
+            (403, false),
+            (404, false),
+            (409, false),
+            (429, false),
+            (500, false),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(http(status).is_rejection(), expected, "HTTP {status}");
         }
     }
 }
