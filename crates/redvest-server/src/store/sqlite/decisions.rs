@@ -3,15 +3,20 @@
 //! conflicts) and idempotency by decision id.
 
 use chrono::{DateTime, Utc};
-use redvest_proto::review::{transition, Action, Reviewer};
+use redvest_proto::review::{transition, Action, Reviewer, TransitionError};
 use redvest_proto::wire::{DecisionOutcome, DecisionRequest, DecisionResponse, ReviewInfo, Role};
 use rusqlite::{params, OptionalExtension, Transaction};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::audit_log::{self, Transition};
 use super::changes::{emit_submission, review_info, review_row, ReviewRow};
 use super::{accounts, parse_uuid, time_text};
 use crate::store::{Caller, StoreError};
+use crate::validate::{too_long, MAX_OFFSET_MIN};
+
+/// Maximum length of a decision's reason or note, in characters.
+pub const MAX_DECISION_TEXT_CHARS: usize = 2000;
 
 pub fn decide(
     tx: &Transaction<'_>,
@@ -19,8 +24,12 @@ pub fn decide(
     decision: &DecisionRequest,
     received_at: DateTime<Utc>,
 ) -> Result<DecisionResponse, StoreError> {
-    if let Some(response) = earlier_response(tx, caller, decision.id)? {
+    let request_sha256 = request_sha256(decision)?;
+    if let Some(response) = earlier_response(tx, caller, decision.id, &request_sha256)? {
         return Ok(response);
+    }
+    if let Some(problem) = decision_problem(decision) {
+        return Err(StoreError::invalid("invalid_decision", problem));
     }
     let row = review_row(tx, decision.subject_id)?
         .ok_or_else(|| StoreError::NotFound(format!("submission {}", decision.subject_id)))?;
@@ -44,25 +53,73 @@ pub fn decide(
     apply(tx, caller, decision, &row, reviewer, received_at)
 }
 
-/// Returns the stored response of a decision id seen before.
+/// Returns why a decision is invalid whatever version it is based on, so
+/// that a stale decision is checked as strictly as a current one before it
+/// is kept as a conflict.
+fn decision_problem(decision: &DecisionRequest) -> Option<String> {
+    if decision.based_on_version < 1 {
+        return Some(format!(
+            "based_on_version {} is not a version; versions start at 1",
+            decision.based_on_version
+        ));
+    }
+    let offset_min = decision.decided_at.offset_min;
+    if offset_min.abs() > MAX_OFFSET_MIN {
+        return Some(format!(
+            "decided_at offset {offset_min} min is outside ±{MAX_OFFSET_MIN} min"
+        ));
+    }
+    match &decision.action {
+        Action::Reject { reason } if reason.trim().is_empty() => {
+            return Some(TransitionError::MissingReason.to_string())
+        }
+        Action::Resolve { note, .. } if note.trim().is_empty() => {
+            return Some(TransitionError::MissingNote.to_string())
+        }
+        _ => {}
+    }
+    let text = decision.action.text().unwrap_or_default();
+    too_long(
+        &format!("{} text", decision.action.name()),
+        text,
+        MAX_DECISION_TEXT_CHARS,
+    )
+}
+
+/// Hashes the request as the server re-serializes it.
+fn request_sha256(decision: &DecisionRequest) -> Result<String, StoreError> {
+    let body = serde_json::to_string(decision)?;
+    Ok(hex::encode(Sha256::digest(body.as_bytes())))
+}
+
+/// Returns the stored response of a decision id seen before, or a conflict
+/// when the id comes from another reviewer or with another body.
 fn earlier_response(
     tx: &Transaction<'_>,
     caller: &Caller,
     id: Uuid,
+    request_sha256: &str,
 ) -> Result<Option<DecisionResponse>, StoreError> {
-    let stored: Option<(String, String)> = tx
+    let stored: Option<(String, String, Option<String>)> = tx
         .query_row(
-            "SELECT reviewer_id, response FROM decisions WHERE id = ?1",
+            "SELECT reviewer_id, response, request_sha256 FROM decisions WHERE id = ?1",
             [id.to_string()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
-    let Some((reviewer_id, response)) = stored else {
+    let Some((reviewer_id, response, stored_sha256)) = stored else {
         return Ok(None);
     };
     if parse_uuid(&reviewer_id)? != caller.member.id {
         return Err(StoreError::Conflict(format!(
             "decision id {id} was already used by another reviewer; use a new id"
+        )));
+    }
+    if stored_sha256.is_some_and(|stored| stored != request_sha256) {
+        tracing::warn!(decision_id = %id, "decision id sent again with another body");
+        return Err(StoreError::Conflict(format!(
+            "decision id {id} was already used with another body; send the first body again \
+                or use a new id for a new decision"
         )));
     }
     tracing::info!(decision_id = %id, "replayed decision");
@@ -216,8 +273,8 @@ fn finish(
     };
     tx.execute(
         "INSERT INTO decisions (id, subject_id, reviewer_id, device_id, action, \
-            based_on_version, decided_at, received_at, response) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            based_on_version, decided_at, received_at, response, request_sha256) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             decision.id.to_string(),
             decision.subject_id.to_string(),
@@ -227,7 +284,8 @@ fn finish(
             decision.based_on_version,
             time_text(decision.decided_at.utc),
             time_text(received_at),
-            serde_json::to_string(&response)?
+            serde_json::to_string(&response)?,
+            request_sha256(decision)?
         ],
     )?;
     if applied {

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -186,6 +186,12 @@ CREATE TABLE shift_auto_closes (
 CREATE INDEX records_kind_captured ON records(kind, captured_at);
 CREATE INDEX records_clock_out_shift ON records(json_extract(body, '$.body.shift_id'))
     WHERE kind = 'clock_out';
+"#;
+
+/// The SHA-256 of each decision request, so that a decision id sent again
+/// with another body is told apart from a replay. Older rows have none.
+const V3: &str = r#"
+ALTER TABLE decisions ADD COLUMN request_sha256 TEXT;
 "#;
 
 /// Brings the database to the newest schema; creates the epoch with it.
