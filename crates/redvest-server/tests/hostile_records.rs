@@ -214,3 +214,38 @@ async fn oversized_text_rejected_with_length() {
     assert!(reason(&got[1]).contains("32"), "{:?}", got[1]);
     assert!(is_stored(&got[2]), "{:?}", got[2]);
 }
+
+#[tokio::test]
+async fn changes_page_capped_by_bytes() {
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_A).await;
+    let me = volunteer.member.id;
+    // Each lead carries about 7.5 kB of text, so 700 of them pass 4 MiB.
+    for seq in 0..2 {
+        let records: Vec<Record> = (0..350)
+            .map(|_| {
+                let mut record = lead(me, &"字".repeat(2000), vec![]);
+                if let RecordBody::Lead(body) = &mut record.body {
+                    body.address = Some("路".repeat(500));
+                }
+                record
+            })
+            .collect();
+        let reply = server.push(&volunteer, seq, &records).await;
+        assert_eq!(reply.status, StatusCode::OK, "batch {seq}");
+    }
+
+    let page = server
+        .get("/v1/changes?after=0&limit=1000", &volunteer.token)
+        .await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.bytes.len() <= 4 * 1024 * 1024 + 64 * 1024,
+        "page of {} bytes",
+        page.bytes.len()
+    );
+    assert_eq!(page.body["more"], true);
+    let count = page.body["changes"].as_array().unwrap().len();
+    assert!(count < 700, "{count} changes on the first page");
+}

@@ -27,6 +27,10 @@ pub const SUBMISSION_VISIBLE: &str =
     "(brigade_id = :brigade AND (owner_id = :me OR assignee_id = :me \
      OR (:role = 'squad_leader' AND squad_id = :squad) OR :role = 'brigade'))";
 
+/// Most payload bytes one page of changes carries. A page holds at least
+/// one change, so a single larger change is still delivered.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The members a change is for, within the brigade it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -126,7 +130,8 @@ pub fn emit_submission(conn: &Connection, subject_id: Uuid) -> Result<(), StoreE
     Ok(())
 }
 
-/// Returns one page of the changes the caller may see.
+/// Returns one page of the changes the caller may see: at most `limit`
+/// changes and about [`MAX_PAGE_BYTES`] of payload.
 pub fn page(
     conn: &Connection,
     caller: &Caller,
@@ -156,16 +161,22 @@ pub fn page(
         |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
     )?;
     let mut changes = Vec::new();
+    let mut page_bytes = 0;
+    let mut more = false;
     for row in rows {
         let (seq, payload) = row?;
+        page_bytes += payload.len();
+        let full = changes.len() == limit as usize || page_bytes > MAX_PAGE_BYTES;
+        if full && !changes.is_empty() {
+            more = true;
+            break;
+        }
         changes.push(Change {
             seq,
             entity: serde_json::from_str(&payload)?,
         });
     }
 
-    let more = changes.len() > limit as usize;
-    changes.truncate(limit as usize);
     let cursor = changes.last().map_or(after, |change| change.seq);
     Ok(ChangesResponse {
         epoch,
