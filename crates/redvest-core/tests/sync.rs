@@ -9,15 +9,22 @@ use std::time::Duration;
 
 use image::codecs::jpeg::JpegEncoder;
 use redvest_core::store::{LeadDraft, LeadPhoto, LocalState, Store};
+use redvest_core::sync::client::MAX_DOWNLOAD_BYTES;
+use redvest_core::sync::downloads::{fetch_review_photos, photo_path};
 use redvest_core::sync::run::SIGN_IN_MESSAGE;
 use redvest_core::sync::{sync_once, SyncClient, SyncEngine, SyncError, TokenSource};
-use redvest_proto::records::{LeadCategory, PatrolMode, PhotoRef, PositionSource};
+use redvest_proto::records::{Lead, LeadCategory, PatrolMode, PhotoRef, PositionSource};
 use redvest_proto::review::{Action, ReviewState};
-use redvest_proto::wire::Site;
+use redvest_proto::wire::{Entity, ReviewInfo, Role, Site, Submission};
+use redvest_proto::{Record, RecordBody};
 use sha2::{Digest, Sha256};
 use support::{
-    fix, Fault, FaultProxy, TestServer, TestStore, DEMO_PASSWORD, LEADER_PHONE, VOLUNTEER_PHONE,
+    fix, page, Fault, FaultProxy, TestServer, TestStore, DEMO_PASSWORD, LEADER_PHONE,
+    VOLUNTEER_PHONE,
 };
+
+/// A volunteer of the demo's second squad, whom the first squad's leader does not review.
+const OTHER_SQUAD_VOLUNTEER_PHONE: &str = "13800000006";
 
 /// A phone: a store signed in to the server at `url`, its client and token.
 struct Phone {
@@ -592,6 +599,183 @@ async fn failing_photo_is_held_back_longer() {
             hold_back <= expected && hold_back > expected - slack,
             "attempt {}: held back {hold_back}, expected about {expected}",
             index + 1
+        );
+    }
+}
+
+/// Returns the leader's cached copy of a photo, if the download wrote one.
+fn cached_photo(phone: &Phone, sha256: &str) -> Option<Vec<u8>> {
+    let photos_dir = phone.store().photos_dir().unwrap();
+    std::fs::read(photo_path(&photos_dir, sha256)).ok()
+}
+
+#[tokio::test]
+async fn leader_downloads_lead_photo() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let volunteer = Phone::sign_in(&server.url, VOLUNTEER_PHONE).await;
+    let leader = Phone::sign_in(&proxy.url, LEADER_PHONE).await;
+    volunteer.sync().await.unwrap();
+    let (lead_id, sha256, _) = volunteer.capture_lead(300);
+    let sent = std::fs::read(volunteer.test.dir.path().join(format!("{sha256}.jpg"))).unwrap();
+    volunteer.sync().await.unwrap();
+
+    let first = leader.sync().await.unwrap();
+    let second = leader.sync().await.unwrap();
+
+    let queued = leader.store().review_queue().unwrap();
+    assert!(queued.iter().any(|item| item.record.id == lead_id));
+    assert_eq!(first.photos_downloaded, 1);
+    assert_eq!(second.photos_downloaded, 0);
+    assert_eq!(proxy.count(&format!("GET /v1/photos/{sha256}")), 1);
+    let cached = cached_photo(&leader, &sha256).expect("photo not downloaded");
+    assert_eq!(cached, sent);
+    assert_eq!(hex::encode(Sha256::digest(&cached)), sha256);
+}
+
+#[tokio::test]
+async fn other_squad_photo_never_fetched() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let other_volunteer = Phone::sign_in(&server.url, OTHER_SQUAD_VOLUNTEER_PHONE).await;
+    let leader = Phone::sign_in(&proxy.url, LEADER_PHONE).await;
+    other_volunteer.sync().await.unwrap();
+    let (lead_id, sha256, _) = other_volunteer.capture_lead(64);
+    other_volunteer.sync().await.unwrap();
+
+    let report = leader.sync().await.unwrap();
+
+    let queued = leader.store().review_queue().unwrap();
+    assert!(queued.iter().all(|item| item.record.id != lead_id));
+    assert_eq!(report.photos_downloaded, 0);
+    assert_eq!(proxy.count(&format!("/v1/photos/{sha256}")), 0);
+    assert_eq!(cached_photo(&leader, &sha256), None);
+}
+
+#[tokio::test]
+async fn hidden_photo_skipped_run_succeeds() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(&server.url).await;
+    let other_volunteer = Phone::sign_in(&server.url, OTHER_SQUAD_VOLUNTEER_PHONE).await;
+    let leader = Phone::sign_in(&proxy.url, LEADER_PHONE).await;
+    other_volunteer.sync().await.unwrap();
+    let (_, sha256, _) = other_volunteer.capture_lead(64);
+    other_volunteer.sync().await.unwrap();
+    leader.sync().await.unwrap();
+    // A queue item naming a photo the server will not show this leader, as
+    // a stale or tampered local queue would.
+    queue_lead_naming(leader.store(), &sha256);
+
+    let report = leader.sync().await.expect("a 404 must not fail the run");
+
+    assert_eq!(report.photos_downloaded, 0);
+    assert_eq!(proxy.count(&format!("GET /v1/photos/{sha256}")), 1);
+    assert_eq!(cached_photo(&leader, &sha256), None);
+}
+
+/// Adds to `store`'s review queue a lead of another member whose one photo,
+/// `sha256`, the server holds, as a pulled change would.
+fn queue_lead_naming(store: &Store, sha256: &str) {
+    let record = Record {
+        id: uuid::Uuid::now_v7(),
+        member_id: uuid::Uuid::now_v7(),
+        captured_at: redvest_proto::Stamp::now_local(),
+        body: RecordBody::Lead(Lead {
+            category: LeadCategory::Traffic,
+            note: "路灯损坏".to_owned(),
+            position: None,
+            position_source: PositionSource::Address,
+            address: Some("幸福路 12 号".to_owned()),
+            photos: vec![PhotoRef {
+                sha256: sha256.to_owned(),
+                bytes: 1,
+                width: 1,
+                height: 1,
+            }],
+            patrol_id: None,
+        }),
+    };
+    let submission = Submission {
+        review: ReviewInfo {
+            subject_id: record.id,
+            state: ReviewState::Submitted,
+            version: 1,
+            flags: vec![],
+            last_reason: None,
+            assignee_id: None,
+            conflicts: vec![],
+        },
+        record,
+        owner_name: "王芳".to_owned(),
+        received_at: chrono::Utc::now(),
+        photos_total: 1,
+        photos_received: 1,
+    };
+    let cursor = store.cursor().unwrap();
+    let mut changes = page(cursor + 1, vec![Entity::Submission(submission)]);
+    // The cursor stays put so the next pull misses no change of the server.
+    changes.cursor = cursor;
+    store.apply_changes(&changes).unwrap();
+}
+
+/// Serves `body` for every photo download, as a broken cache or a hostile
+/// network in front of the server would, on 127.0.0.1 port 0.
+async fn serve_photo_body(body: Vec<u8>) -> String {
+    let app = axum::Router::new().route(
+        "/v1/photos/{sha256}",
+        axum::routing::get(move || async move { body }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn corrupt_or_oversized_download_not_written() {
+    let expected = noisy_jpeg(32);
+    let sha256 = hex::encode(Sha256::digest(&expected));
+    let mut flipped = expected.clone();
+    flipped[100] ^= 0xff;
+    let oversized = vec![0u8; MAX_DOWNLOAD_BYTES as usize + 1];
+    let cases = [
+        ("other photo", noisy_jpeg(33)),
+        ("one byte flipped", flipped),
+        ("truncated", expected[..expected.len() / 2].to_vec()),
+        ("empty", Vec::new()),
+        ("over the size limit", oversized),
+    ];
+
+    for (name, body) in cases {
+        let url = serve_photo_body(body).await;
+        let (test, _, _) = TestStore::signed_in(Role::SquadLeader);
+        queue_lead_naming(&test.store, &sha256);
+        let photos_dir = test.store.photos_dir().unwrap();
+        let client = SyncClient::new(&url).unwrap();
+
+        let report = fetch_review_photos(&test.store, &client, "token", &photos_dir, 12)
+            .await
+            .unwrap();
+
+        assert_eq!(report.downloaded, 0, "{name}");
+        assert_eq!(report.skipped, 1, "{name}");
+        let left: Vec<_> = std::fs::read_dir(&photos_dir).unwrap().collect();
+        assert!(left.is_empty(), "{name}: photo folder holds {left:?}");
+    }
+}
+
+#[tokio::test]
+async fn download_rejects_bad_photo_name() {
+    let url = serve_photo_body(b"never sent".to_vec()).await;
+    let client = SyncClient::new(&url).unwrap();
+    let names = ["../redvest.sqlite3", "ABCDEF", &"A".repeat(64)];
+
+    for name in names {
+        let result = client.download_photo("token", name).await;
+
+        assert!(
+            matches!(result, Err(SyncError::InvalidSha256(_))),
+            "{name}: {result:?}"
         );
     }
 }

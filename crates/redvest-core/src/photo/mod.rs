@@ -27,6 +27,8 @@ pub use error::PhotoError;
 pub use meta::ExifTime;
 pub use sniff::Format;
 
+pub(crate) use store::write_atomic;
+
 /// The largest long edge a caller may configure, in pixels.
 pub const MAX_LONG_EDGE: u32 = 2048;
 

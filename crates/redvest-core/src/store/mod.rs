@@ -21,7 +21,7 @@ mod outbox;
 mod rules;
 mod views;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -46,6 +46,9 @@ pub use views::{
     ActivePatrol, ConflictView, LocalPhoto, LocalState, PatrolTrack, QueueItem, ReviewView,
     SubmissionView, SyncStatus,
 };
+
+/// The name of the photo folder inside the app's data folder, next to the database.
+pub const PHOTOS_FOLDER: &str = "photos";
 
 /// A connection to the phone database.
 pub struct Store {
@@ -98,6 +101,14 @@ impl Store {
                 tx.query_row("SELECT device_id FROM device", [], |row| row.get(0))?;
             parse_uuid("device.device_id", &text)
         })
+    }
+
+    /// Returns `<folder of the database file>/photos`, where the app keeps
+    /// processed and downloaded photos, or `None` for an in-memory database.
+    pub fn photos_dir(&self) -> Option<PathBuf> {
+        let conn = self.conn();
+        let path = conn.path().filter(|path| !path.is_empty())?;
+        Some(Path::new(path).parent()?.join(PHOTOS_FOLDER))
     }
 
     /// Returns this installation's device id, made once at first start.

@@ -20,6 +20,11 @@ use super::error::SyncError;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The largest photo [`SyncClient::download_photo`] accepts, in bytes. It
+/// is above the server's upload limit (20 MiB) so that only a broken or
+/// hostile response reaches it.
+pub const MAX_DOWNLOAD_BYTES: u64 = 25 * 1024 * 1024;
+
 /// A client of one Redvest server.
 #[derive(Debug, Clone)]
 pub struct SyncClient {
@@ -165,6 +170,35 @@ impl SyncClient {
         read(response, Conflict::IsError).await
     }
 
+    /// Sends `GET /v1/photos/{sha256}` and returns the photo's bytes once
+    /// their SHA-256 equals `sha256`, so no caller ever sees a corrupt or
+    /// substituted photo. A body over [`MAX_DOWNLOAD_BYTES`] is abandoned
+    /// as soon as it passes the limit.
+    pub async fn download_photo(&self, token: &str, sha256: &str) -> Result<Vec<u8>, SyncError> {
+        if !is_sha256_hex(sha256) {
+            return Err(SyncError::InvalidSha256(sha256.to_owned()));
+        }
+
+        let builder = self
+            .http
+            .get(self.url(&format!("photos/{sha256}")))
+            .bearer_auth(token);
+        let response = builder.send().await.map_err(SyncError::Connect)?;
+        if !response.status().is_success() {
+            return Err(http_error(response).await);
+        }
+        let bytes = read_capped(response, sha256).await?;
+
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != sha256 {
+            return Err(SyncError::PhotoChecksum {
+                sha256: sha256.to_owned(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
     /// Sends `POST /v1/decisions`. A 409 carries the decision's conflict outcome.
     pub async fn decide(
         &self,
@@ -219,6 +253,38 @@ async fn http_error(response: Response) -> SyncError {
         message,
         retry_after,
     }
+}
+
+/// Reads a photo body, stopping once it exceeds [`MAX_DOWNLOAD_BYTES`].
+async fn read_capped(mut response: Response, sha256: &str) -> Result<Vec<u8>, SyncError> {
+    let too_large = || SyncError::PhotoTooLarge {
+        sha256: sha256.to_owned(),
+        max_bytes: MAX_DOWNLOAD_BYTES,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_DOWNLOAD_BYTES)
+    {
+        return Err(too_large());
+    }
+
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(SyncError::Connect)? {
+        if (bytes.len() + chunk.len()) as u64 > MAX_DOWNLOAD_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Tells whether `text` is a SHA-256 in 64 lowercase hex digits, the only
+/// form of photo name the server stores and this device writes to disk.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {

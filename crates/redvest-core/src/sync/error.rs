@@ -32,6 +32,17 @@ pub enum SyncError {
         #[source]
         source: std::io::Error,
     },
+    #[error("photo name {0:?} is not a SHA-256; expected 64 lowercase hex digits")]
+    InvalidSha256(String),
+    #[error(
+        "downloaded photo {sha256} hashes to {actual}; it was discarded and is fetched again \
+         on the next sync"
+    )]
+    PhotoChecksum { sha256: String, actual: String },
+    #[error("downloaded photo {sha256} is over the limit of {max_bytes} bytes; it was discarded")]
+    PhotoTooLarge { sha256: String, max_bytes: u64 },
+    #[error("downloaded photo could not be saved: {0}")]
+    PhotoSave(#[source] crate::photo::PhotoError),
     #[error("no session token on this device: sign in")]
     NoToken,
     #[error("sync task failed: {0}")]

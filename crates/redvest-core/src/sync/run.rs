@@ -1,8 +1,9 @@
 //! One sync run: check the server epoch, push queued records in numbered
-//! batches, upload the photos of acknowledged leads, send queued decisions
-//! and pull changes. Every step reads its work from the store and writes its
-//! progress back before the next request, so a run cut short at any point
-//! resumes where it stopped.
+//! batches, upload the photos of acknowledged leads, send queued decisions,
+//! pull changes and download the photos of leads waiting for review
+//! (`super::downloads`). Every step reads its work from the store and writes
+//! its progress back before the next request, so a run cut short at any
+//! point resumes where it stopped.
 //!
 //! A batch the server rejects as a whole with 400, 413 or 422 (see
 //! [`SyncError::is_rejection`]) is halved until the one record it rejects
@@ -17,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tracing::{debug, info, warn};
 
 use super::client::SyncClient;
+use super::downloads::{fetch_review_photos, REVIEW_PHOTO_BUDGET};
 use super::error::SyncError;
 use crate::store::{PendingPhoto, Store};
 
@@ -47,6 +49,8 @@ pub struct SyncReport {
     pub photos_uploaded: usize,
     pub decisions_sent: usize,
     pub changes_applied: usize,
+    /// Photos of queued leads brought to this device for review.
+    pub photos_downloaded: usize,
 }
 
 /// Runs one sync pass and records its outcome in the store. A 401 or 403
@@ -87,6 +91,12 @@ async fn run_steps(
     upload_photos(store, client, token, &mut report).await?;
     send_decisions(store, client, token, &mut report).await?;
     pull_changes(store, client, token, &mut report).await?;
+    if let Some(photos_dir) = store.photos_dir() {
+        report.photos_downloaded =
+            fetch_review_photos(store, client, token, &photos_dir, REVIEW_PHOTO_BUDGET)
+                .await?
+                .downloaded;
+    }
     Ok(report)
 }
 
