@@ -1,6 +1,12 @@
 //! Limits on failed sign-ins, per phone number and per client address, over
 //! a sliding window, so that passwords cannot be guessed at speed.
 //!
+//! An attempt is reserved before its password is checked and counts as
+//! failed until it succeeds, so concurrent guesses cannot overrun a limit.
+//! Five failures lock the phone number for 15 minutes from every address,
+//! the right password included: the limit protects the account, and the
+//! member can still sign in once the window has passed.
+//!
 //! The counts live in memory, so a restart clears them and two server
 //! processes would keep separate counts. That is acceptable for the one-process
 //! server; a shared store would be needed behind a load balancer.
@@ -35,40 +41,57 @@ impl SignInLimiter {
     /// Returns how long to wait before the next attempt, or `None` when
     /// neither the phone number nor the address has used up its limit.
     pub fn retry_after(&self, phone: &str, address: IpAddr, now: Instant) -> Option<Duration> {
+        self.lock().wait(phone, address, now)
+    }
+
+    /// Reserves one attempt: counts it as failed against the phone number
+    /// and the address at once, or returns how long to wait when either
+    /// has used up its limit. Pass the reservation to
+    /// [`Self::record_success`] or [`Self::cancel`] if the attempt did not fail.
+    pub fn reserve(
+        &self,
+        phone: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<Reservation, Duration> {
         let mut failures = self.lock();
-        let by_phone = failures
-            .by_phone
-            .get_mut(phone)
-            .and_then(|times| wait(times, PHONE_LIMIT, now));
-        let by_address = failures
-            .by_address
-            .get_mut(&address)
-            .and_then(|times| wait(times, ADDRESS_LIMIT, now));
-        by_phone.max(by_address)
+        if let Some(wait) = failures.wait(phone, address, now) {
+            return Err(wait);
+        }
+        failures.push(phone, address, now);
+        Ok(Reservation {
+            phone: phone.to_owned(),
+            address,
+            at: now,
+        })
+    }
+
+    /// Takes back a reserved attempt that neither failed nor succeeded,
+    /// such as one cut short by a storage error.
+    pub fn cancel(&self, reservation: Reservation) {
+        let mut failures = self.lock();
+        if let Some(times) = failures.by_phone.get_mut(&reservation.phone) {
+            remove_one(times, reservation.at);
+        }
+        if let Some(times) = failures.by_address.get_mut(&reservation.address) {
+            remove_one(times, reservation.at);
+        }
+    }
+
+    /// Forgets the failures of a phone number once its owner signed in, and
+    /// takes back the reserved attempt from the address, whose earlier
+    /// failures still count.
+    pub fn record_success(&self, reservation: Reservation) {
+        let mut failures = self.lock();
+        failures.by_phone.remove(&reservation.phone);
+        if let Some(times) = failures.by_address.get_mut(&reservation.address) {
+            remove_one(times, reservation.at);
+        }
     }
 
     /// Counts a failed sign-in against the phone number and the address.
     pub fn record_failure(&self, phone: &str, address: IpAddr, now: Instant) {
-        let mut failures = self.lock();
-        failures
-            .by_phone
-            .entry(phone.to_owned())
-            .or_default()
-            .push_back(now);
-        failures
-            .by_address
-            .entry(address)
-            .or_default()
-            .push_back(now);
-        if failures.by_phone.len() + failures.by_address.len() > PRUNE_ABOVE {
-            failures.prune(now);
-        }
-    }
-
-    /// Forgets the failures of a phone number once its owner signed in; the
-    /// address keeps its count.
-    pub fn record_success(&self, phone: &str) {
-        self.lock().by_phone.remove(phone);
+        self.lock().push(phone, address, now);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
@@ -78,7 +101,38 @@ impl SignInLimiter {
     }
 }
 
+/// One sign-in attempt counted as failed until it is known to succeed.
+#[derive(Debug)]
+pub struct Reservation {
+    phone: String,
+    address: IpAddr,
+    at: Instant,
+}
+
 impl Failures {
+    fn wait(&mut self, phone: &str, address: IpAddr, now: Instant) -> Option<Duration> {
+        let by_phone = self
+            .by_phone
+            .get_mut(phone)
+            .and_then(|times| wait(times, PHONE_LIMIT, now));
+        let by_address = self
+            .by_address
+            .get_mut(&address)
+            .and_then(|times| wait(times, ADDRESS_LIMIT, now));
+        by_phone.max(by_address)
+    }
+
+    fn push(&mut self, phone: &str, address: IpAddr, now: Instant) {
+        self.by_phone
+            .entry(phone.to_owned())
+            .or_default()
+            .push_back(now);
+        self.by_address.entry(address).or_default().push_back(now);
+        if self.by_phone.len() + self.by_address.len() > PRUNE_ABOVE {
+            self.prune(now);
+        }
+    }
+
     fn prune(&mut self, now: Instant) {
         self.by_phone.retain(|_, times| {
             drop_expired(times, now);
@@ -88,6 +142,12 @@ impl Failures {
             drop_expired(times, now);
             !times.is_empty()
         });
+    }
+}
+
+fn remove_one(times: &mut VecDeque<Instant>, at: Instant) {
+    if let Some(position) = times.iter().rposition(|time| *time == at) {
+        times.remove(position);
     }
 }
 
@@ -173,14 +233,33 @@ mod tests {
     fn success_clears_phone_only() {
         let limiter = SignInLimiter::default();
         let now = Instant::now();
-        for _ in 0..PHONE_LIMIT {
+        for _ in 0..PHONE_LIMIT - 1 {
             limiter.record_failure("13800000001", HERE, now);
         }
+        let attempt = limiter.reserve("13800000001", HERE, now).unwrap();
 
-        limiter.record_success("13800000001");
+        limiter.record_success(attempt);
 
         assert_eq!(limiter.retry_after("13800000001", HERE, now), None);
-        assert_eq!(limiter.lock().by_address[&HERE].len(), PHONE_LIMIT);
+        assert_eq!(limiter.lock().by_address[&HERE].len(), PHONE_LIMIT - 1);
+    }
+
+    #[test]
+    fn reservations_count_until_settled() {
+        let limiter = SignInLimiter::default();
+        let now = Instant::now();
+        let attempts: Vec<_> = (0..PHONE_LIMIT)
+            .map(|_| limiter.reserve("13800000001", HERE, now).unwrap())
+            .collect();
+
+        let sixth = limiter.reserve("13800000001", HERE, now);
+        for attempt in attempts {
+            limiter.cancel(attempt);
+        }
+        let after_cancel = limiter.reserve("13800000001", HERE, now);
+
+        assert_eq!(sixth.unwrap_err(), WINDOW);
+        assert!(after_cancel.is_ok());
     }
 
     #[test]

@@ -225,3 +225,45 @@ async fn limit_over_real_server() {
     assert_eq!(statuses[..PHONE_LIMIT], [401; PHONE_LIMIT]);
     assert_eq!(statuses[PHONE_LIMIT], 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_stay_within_limit() {
+    let server = TestServer::start();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(redvest_server::serve::serve(
+        listener,
+        server.store.clone(),
+        async {
+            stopped.await.ok();
+        },
+    ));
+
+    let guesses: Vec<_> = (0..24)
+        .map(|_| tokio::spawn(post_sign_in(address, BRIGADE_STAFF)))
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+
+    let wrong = statuses.iter().filter(|status| **status == 401).count();
+    let limited = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(wrong, PHONE_LIMIT, "{statuses:?}");
+    assert_eq!(limited, 24 - PHONE_LIMIT, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn locked_phone_rejects_right_password_elsewhere() {
+    let server = TestServer::start();
+    for _ in 0..PHONE_LIMIT {
+        sign_in_from(&server, LEADER_1, "guess", "127.0.0.20:40000").await;
+    }
+
+    let owner = sign_in_from(&server, LEADER_1, "redvest-demo", "127.0.0.21:40000").await;
+
+    assert_eq!(owner.status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{blocking, AppState};
 use crate::auth::{bearer_token, new_token, token_sha256, verify_password};
 use crate::error::ApiError;
-use crate::rate_limit::mask_phone;
+use crate::rate_limit::{mask_phone, Reservation};
 use crate::store::{Caller, Storage, StoreError};
 
 /// The peer address of the connection. Without connection info (a router
@@ -63,19 +63,23 @@ pub async fn sign_in(
 ) -> Result<Json<SignInResponse>, ApiError> {
     let Json(request) = request?;
     let phone = request.phone.trim().to_owned();
-    check_limit(&state, &phone, address)?;
+    let attempt = reserve_attempt(&state, &phone, address)?;
 
     let device_id = request.device_id;
     let attempt_phone = phone.clone();
     let signed_in = blocking(&state, move |store| {
         open_session(store, &attempt_phone, &request.password, device_id)
     })
-    .await?;
+    .await;
+    let signed_in = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            state.sign_in_limiter.cancel(attempt);
+            return Err(error);
+        }
+    };
 
     let Some(signed_in) = signed_in else {
-        state
-            .sign_in_limiter
-            .record_failure(&phone, address, Instant::now());
         tracing::info!(phone = %mask_phone(&phone), %address, "sign-in failed");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -83,7 +87,7 @@ pub async fn sign_in(
             "phone number or password is wrong; check both and try again",
         ));
     };
-    state.sign_in_limiter.record_success(&phone);
+    state.sign_in_limiter.record_success(attempt);
     tracing::info!(member_id = %signed_in.member.id, %device_id, "signed in");
     Ok(Json(SignInResponse {
         token: signed_in.token,
@@ -93,14 +97,20 @@ pub async fn sign_in(
     }))
 }
 
-/// Rejects the attempt with 429 while the phone number or the address has
-/// used up its failed attempts.
-fn check_limit(state: &AppState, phone: &str, address: IpAddr) -> Result<(), ApiError> {
-    let Some(wait) = state
+/// Reserves the attempt before the password is checked, or rejects it with
+/// 429 while the phone number or the address has used up its failed
+/// attempts. Five failures lock the phone number from every address.
+fn reserve_attempt(
+    state: &AppState,
+    phone: &str,
+    address: IpAddr,
+) -> Result<Reservation, ApiError> {
+    let wait = match state
         .sign_in_limiter
-        .retry_after(phone, address, Instant::now())
-    else {
-        return Ok(());
+        .reserve(phone, address, Instant::now())
+    {
+        Ok(reservation) => return Ok(reservation),
+        Err(wait) => wait,
     };
     let seconds = whole_seconds(wait);
     tracing::warn!(
