@@ -1,7 +1,7 @@
 //! The one error type of the HTTP layer. It becomes a status code and an
 //! `ErrorBody`; internal details go to the log, never to the client.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -125,9 +125,24 @@ fn invalid_status(code: &str) -> StatusCode {
     }
 }
 
+/// A JSON body of the wrong shape gets 400 on every route, as a push does;
+/// 422 stays for well-formed requests that break a domain rule.
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        from_rejection(rejection.status(), rejection.body_text())
+        let status = match &rejection {
+            JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
+            other => other.status(),
+        };
+        from_rejection(status, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::bad_request(format!(
+            "{}; use the id format the route names, such as a UUID for a site",
+            rejection.body_text()
+        ))
     }
 }
 

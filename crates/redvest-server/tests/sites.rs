@@ -472,6 +472,6 @@ async fn malformed_site_body() {
         )
         .await;
 
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.body["code"], "invalid_request");
 }

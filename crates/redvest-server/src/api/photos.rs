@@ -2,7 +2,7 @@
 //! whole-file upload (`PUT`), upload status and download.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
@@ -19,8 +19,9 @@ use crate::store::{Caller, PhotoChunk};
 pub async fn status(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(sha256): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PhotoStatus>, ApiError> {
+    let Path(sha256) = path?;
     check_sha256(&sha256)?;
     let status = blocking(&state, move |store| store.photo_status(&sha256)).await?;
     Ok(Json(status))
@@ -29,10 +30,11 @@ pub async fn status(
 pub async fn upload_chunk(
     State(state): State<AppState>,
     caller: Caller,
-    Path(sha256): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PhotoStatus>, ApiError> {
+    let Path(sha256) = path?;
     check_sha256(&sha256)?;
     let offset = number_header(&headers, "upload-offset")?;
     let total = number_header(&headers, "upload-length")?;
@@ -63,9 +65,10 @@ pub async fn upload_chunk(
 pub async fn upload_whole(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(sha256): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PhotoStatus>, ApiError> {
+    let Path(sha256) = path?;
     check_sha256(&sha256)?;
     let body = body?;
     check_total(body.len() as u64)?;
@@ -86,8 +89,9 @@ pub async fn upload_whole(
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    Path(sha256): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(sha256) = path?;
     check_sha256(&sha256)?;
     let bytes = blocking(&state, move |store| store.photo_read(&caller, &sha256)).await?;
     Ok(([(CONTENT_TYPE, "image/jpeg")], bytes).into_response())

@@ -1,5 +1,8 @@
 //! `POST /v1/push`: a batch of captured records from one device.
 
+use std::cell::Cell;
+use std::fmt;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -8,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use redvest_proto::{Record, Stamp};
-use serde::Deserialize;
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
 use super::{blocking, AppState};
@@ -27,7 +31,46 @@ struct RawBatch {
     /// Not in `PushRequest` yet: the device clock at sending, optional.
     #[serde(default)]
     sent_at: Option<Stamp>,
+    #[serde(deserialize_with = "records_by_index")]
     records: Vec<serde_json::Value>,
+}
+
+thread_local! {
+    /// The index of the record being read when JSON parsing failed.
+    static FAILED_RECORD: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Reads the records array and remembers which element broke the JSON, so
+/// the 400 can name the record. Invalid JSON (a NaN, a number past f64)
+/// cannot be skipped, so that one record fails the whole request.
+fn records_by_index<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<serde_json::Value>, D::Error> {
+    struct Records;
+
+    impl<'de> Visitor<'de> for Records {
+        type Value = Vec<serde_json::Value>;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("an array of records")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut records = Vec::new();
+            loop {
+                match seq.next_element() {
+                    Ok(Some(record)) => records.push(record),
+                    Ok(None) => return Ok(records),
+                    Err(error) => {
+                        FAILED_RECORD.with(|failed| failed.set(Some(records.len())));
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
+    deserializer.deserialize_seq(Records)
 }
 
 pub async fn push(
@@ -54,8 +97,17 @@ pub async fn push(
 }
 
 fn parse_batch(body: &[u8]) -> Result<IncomingBatch, ApiError> {
-    let raw: RawBatch = serde_json::from_slice(body)
-        .map_err(|error| ApiError::bad_request(format!("invalid push request: {error}")))?;
+    FAILED_RECORD.with(|failed| failed.set(None));
+    let raw: RawBatch = serde_json::from_slice(body).map_err(|error| {
+        let message = match FAILED_RECORD.with(Cell::take) {
+            Some(index) => format!(
+                "invalid push request: record {index} is not valid JSON ({error}); numbers \
+                    must be finite, so fix or drop that record"
+            ),
+            None => format!("invalid push request: {error}"),
+        };
+        ApiError::bad_request(message)
+    })?;
     if raw.records.len() > MAX_BATCH_RECORDS {
         return Err(ApiError::too_large(format!(
             "batch has {} records; send at most {MAX_BATCH_RECORDS} per push",

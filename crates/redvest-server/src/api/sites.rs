@@ -1,7 +1,7 @@
 //! `PUT /v1/sites/{id}` and `DELETE /v1/sites/{id}`: brigade staff create,
 //! replace and delete the duty sites of their brigade.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,9 +16,10 @@ use crate::store::Caller;
 pub async fn put_site(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    path: Result<Path<Uuid>, PathRejection>,
     request: Result<Json<Site>, JsonRejection>,
 ) -> Result<Json<Site>, ApiError> {
+    let Path(id) = path?;
     let Json(site) = request?;
     if site.id != id {
         return Err(ApiError::bad_request(format!(
@@ -37,8 +38,9 @@ pub async fn put_site(
 pub async fn delete_site(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let Path(id) = path?;
     let member_id = caller.member.id;
     blocking(&state, move |store| store.delete_site(&caller, id)).await?;
 
