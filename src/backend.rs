@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use redvest_core::photo::{self, PhotoError, PhotoOptions, ProcessedPhoto};
+use redvest_core::sync::client::is_sha256_hex;
+use redvest_core::sync::downloads::photo_path;
 use redvest_core::sync::{SyncClient, SyncEngine, SyncError, SyncHandle, TokenSource};
 use redvest_core::{Store, StoreError};
 use redvest_proto::geo::Fix;
@@ -48,6 +50,13 @@ pub enum BackendError {
     },
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// The file of a stored photo to read: its thumbnail or the photo itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoSize {
+    Thumb,
+    Full,
 }
 
 /// The outcome of a sign-in that the screen reports.
@@ -104,7 +113,9 @@ impl TokenSource for SessionToken {
 impl Backend {
     /// Opens the local store under the data folder and the location source.
     pub fn open(config: Config) -> Result<Self, BackendError> {
-        let photo_dir = config.data_dir.join("photos");
+        // The sync engine downloads review photos into the same folder,
+        // which it finds next to the database file.
+        let photo_dir = config.data_dir.join(redvest_core::store::PHOTOS_FOLDER);
         std::fs::create_dir_all(&photo_dir).map_err(|source| BackendError::DataDir {
             path: photo_dir.clone(),
             source,
@@ -386,6 +397,26 @@ impl Backend {
                 None
             }
         }
+    }
+
+    /// Reads a photo of the photo folder, captured here or downloaded for
+    /// review, into a `data:` URL on a blocking thread. A thumbnail prefers
+    /// `<sha256>.thumb.jpg` and falls back to the photo, which the page then
+    /// scales down. Returns `None` while the photo is not on this phone.
+    pub async fn photo_url(&self, sha256: String, size: PhotoSize) -> Option<String> {
+        if !is_sha256_hex(&sha256) {
+            tracing::warn!(%sha256, "photo name is not a SHA-256, not read");
+            return None;
+        }
+        let photo = photo_path(&self.photo_dir, &sha256);
+        let thumb = self.photo_dir.join(format!("{sha256}.thumb.jpg"));
+        let path = tokio::task::spawn_blocking(move || match size {
+            PhotoSize::Thumb if thumb.exists() => Some(thumb),
+            _ => photo.exists().then_some(photo),
+        })
+        .await
+        .ok()??;
+        self.thumbnail_url(path).await
     }
 
     /// Stores a lead with its photos. The position is the current fix, else

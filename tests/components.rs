@@ -24,7 +24,7 @@ use redvest::screens::SignIn;
 use redvest::state::{use_app_provider, BackendHandle};
 use redvest_core::Store;
 use redvest_proto::geo::Fix;
-use redvest_proto::records::{Lead, LeadCategory, PositionSource};
+use redvest_proto::records::{Lead, LeadCategory, PhotoRef, PositionSource};
 use redvest_proto::review::{ReviewState, Reviewer};
 use redvest_proto::track::TrackPoint;
 use redvest_proto::wire::{
@@ -599,4 +599,94 @@ fn missing_photo_shown_to_leader() {
     );
 
     assert!(html.contains(&missing), "{html}");
+}
+
+/// Encodes a small real JPEG, as the sync run would have downloaded it.
+fn small_jpeg() -> Vec<u8> {
+    let image =
+        image::RgbImage::from_fn(16, 12, |x, y| image::Rgb([x as u8 * 16, y as u8 * 20, 90]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut std::io::Cursor::new(&mut bytes), 80)
+        .encode_image(&image)
+        .unwrap();
+    bytes
+}
+
+/// A queued lead naming one photo, of which the server has `received`.
+fn lead_with_photo(sha256: &str, received: u32) -> Submission {
+    let mut submission = queued_lead(ReviewState::Submitted);
+    if let RecordBody::Lead(lead) = &mut submission.record.body {
+        lead.photos = vec![PhotoRef {
+            sha256: sha256.to_owned(),
+            bytes: 600,
+            width: 16,
+            height: 12,
+        }];
+    }
+    submission.photos_total = 1;
+    submission.photos_received = received;
+    submission
+}
+
+/// Renders the queue of `member` with `lead`, after writing `photo` into the
+/// photo folder when given.
+fn queue_with_photo(member: &Member, lead: Submission, photo: Option<(&str, &[u8])>) -> Harness {
+    let mut harness = Harness::seeded(queue_root, |path| {
+        seed_queue(path, member, &[lead]);
+        if let Some((sha256, bytes)) = photo {
+            let photos_dir = path.parent().unwrap().join("photos");
+            std::fs::create_dir_all(&photos_dir).unwrap();
+            std::fs::write(photos_dir.join(format!("{sha256}.jpg")), bytes).unwrap();
+        }
+    });
+    harness.settle();
+    harness
+}
+
+#[test]
+fn queue_card_shows_downloaded_photo() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let bytes = small_jpeg();
+    let sha256 = "ab".repeat(32);
+    let lead = lead_with_photo(&sha256, 1);
+    let mut harness = queue_with_photo(&member, lead, Some((&sha256, &bytes)));
+    let html = harness.html();
+
+    assert!(html.contains(r#"<img class="thumb""#), "{html}");
+    assert!(html.contains("src=\"data:image/jpeg;base64,"), "{html}");
+    assert!(!html.contains(Lang::Zh.t(Msg::PhotoDownloading)), "{html}");
+    assert!(!html.contains("photo-full"), "{html}");
+
+    harness.click_id(&format!("photo-{sha256}"));
+    harness.settle();
+    let opened = harness.html();
+
+    assert!(opened.contains(r#"class="photo-full""#), "{opened}");
+    assert!(opened.contains(Lang::Zh.t(Msg::PhotoCloseFull)), "{opened}");
+}
+
+#[test]
+fn queue_card_photo_placeholders() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let sha256 = "cd".repeat(32);
+    let missing = Lang::Zh.tf(
+        Msg::PhotosMissing,
+        &[("received", "0".to_owned()), ("total", "1".to_owned())],
+    );
+    // Name, photos the server has, the placeholder and whether "missing" shows.
+    let cases = [
+        ("server has it", 1, Msg::PhotoDownloading, false),
+        ("server lacks it", 0, Msg::PhotoNotDownloaded, true),
+    ];
+
+    for (name, received, placeholder, shows_missing) in cases {
+        let harness = queue_with_photo(&member, lead_with_photo(&sha256, received), None);
+        let html = harness.html();
+
+        assert!(!html.contains("<img"), "{name}: {html}");
+        assert!(html.contains(Lang::Zh.t(placeholder)), "{name}: {html}");
+        assert_eq!(html.contains(&missing), shows_missing, "{name}: {html}");
+    }
 }

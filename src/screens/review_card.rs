@@ -1,15 +1,17 @@
 //! One submission in the review queue: what it is and who sent it, its
 //! flags in words, the fence drawing of a flagged clock-in, a lead's note
-//! and missing photos, and the decision buttons its state allows.
+//! and photos (thumbnails, "downloading" or "missing"), and the decision
+//! buttons its state allows.
 
 use dioxus::prelude::*;
+use redvest_proto::records::PhotoRef;
 use redvest_proto::review::{Action, ReviewState, Reviewer};
 use redvest_proto::wire::{Member, Site};
 use redvest_proto::RecordBody;
 use uuid::Uuid;
 
 use crate::backend::QueueItem;
-use crate::components::{FenceMap, FlagList, RejectForm};
+use crate::components::{FenceMap, FlagList, PhotoSlot, PhotoStrip, RejectForm};
 use crate::error_text::error_text;
 use crate::i18n::Msg;
 use crate::screens::review::{item_kind, offered_actions, ActionKind};
@@ -91,11 +93,18 @@ pub fn ReviewCard(
 }
 
 /// What the submission is about: a flagged clock-in's fence drawing, or a
-/// lead's note, address and photo count.
+/// lead's note, address and photos.
 #[component]
 fn SubjectDetail(item: QueueItem, site: Option<Site>) -> Element {
     let app = use_app();
     let missing = item.photos_received < item.photos_total;
+    // The sync run downloads a lead's photos only once the server has all
+    // of them, so until then an absent photo is "not downloaded".
+    let absent = if missing {
+        Msg::PhotoNotDownloaded
+    } else {
+        Msg::PhotoDownloading
+    };
 
     match &item.record.body {
         RecordBody::ClockIn(clock_in) if !item.review.flags.is_empty() => match site {
@@ -111,6 +120,9 @@ fn SubjectDetail(item: QueueItem, site: Option<Site>) -> Element {
             if let Some(address) = lead.address.clone() {
                 p { class: "address", {app.tf(Msg::LeadAddress, &[("address", address)])} }
             }
+            if !lead.photos.is_empty() {
+                PhotoStrip { photos: photo_slots(&lead.photos, absent) }
+            }
             if missing {
                 p { class: "warning photos-missing",
                     {app.tf(Msg::PhotosMissing, &[("received", item.photos_received.to_string()), ("total", item.photos_total.to_string())])}
@@ -119,6 +131,18 @@ fn SubjectDetail(item: QueueItem, site: Option<Site>) -> Element {
         },
         _ => rsx! {},
     }
+}
+
+/// Builds the strip's slots for a lead's photos, all with the same placeholder.
+fn photo_slots(photos: &[PhotoRef], absent: Msg) -> Vec<PhotoSlot> {
+    photos
+        .iter()
+        .map(|photo| PhotoSlot {
+            sha256: photo.sha256.clone(),
+            absent,
+            dimmed: false,
+        })
+        .collect()
 }
 
 /// Picks a squad member for a follow-up, with an optional note.

@@ -1,12 +1,12 @@
 //! The detail of one of the member's own submissions: its state history as
-//! this phone knows it, a lead's photos with "photos 2/3 sent", and a
-//! patrol's drawn track.
+//! this phone knows it, a lead's photos (unsent ones faded, tap one for
+//! full size), and a patrol's drawn track.
 
 use dioxus::prelude::*;
 use redvest_proto::RecordBody;
 
 use crate::backend::SubmissionView;
-use crate::components::TrackMap;
+use crate::components::{PhotoSlot, PhotoStrip, TrackMap};
 use crate::i18n::Msg;
 use crate::screens::submissions::state_text;
 use crate::state::use_app;
@@ -44,29 +44,26 @@ pub fn SubmissionDetail(item: SubmissionView) -> Element {
     }
 }
 
-/// The lead's photos, each thumbnail read on a blocking thread.
+/// The lead's photos as stored on this phone; a photo not yet sent is faded.
 #[component]
 fn LeadPhotos(lead_id: uuid::Uuid) -> Element {
     let app = use_app();
-    let thumbnails = use_resource(move || async move {
-        let photos = app.backend().lead_photos(lead_id).await.unwrap_or_default();
-        let mut urls = Vec::new();
-        for photo in photos {
-            let thumb = photo.path.with_extension("thumb.jpg");
-            let url = app.backend().thumbnail_url(thumb).await.unwrap_or_default();
-            urls.push((photo.sha256, url, photo.sent));
-        }
-        urls
+    let photos = use_resource(move || async move {
+        let _ = (app.sync)();
+        app.backend().lead_photos(lead_id).await.unwrap_or_default()
     });
-    let urls = thumbnails.read().clone().unwrap_or_default();
+    let slots: Vec<PhotoSlot> = photos
+        .read()
+        .iter()
+        .flatten()
+        .map(|photo| PhotoSlot {
+            sha256: photo.sha256.clone(),
+            absent: Msg::PhotoNotHere,
+            dimmed: !photo.sent,
+        })
+        .collect();
 
-    rsx! {
-        div { class: "thumbs",
-            for (sha256, url, sent) in urls {
-                img { key: "{sha256}", class: if sent { "thumb" } else { "thumb unsent" }, src: "{url}" }
-            }
-        }
-    }
+    rsx! { PhotoStrip { photos: slots } }
 }
 
 /// A patrol's track from the local store, drawn on demand.

@@ -1,6 +1,6 @@
 //! Downloads the photos of leads in the reviewer's queue into the folder the
 //! phone's own photos use, `<photos_dir>/<sha256>.jpg`, so a squad leader
-//! sees them offline. The file's presence is the whole cache state, and the
+//! can view them offline. The file's presence is the whole cache state, and the
 //! database records nothing about it. A photo is written only after its
 //! SHA-256 matched, through a temporary file, fsync and rename, so a name in
 //! the folder always holds the complete photo.
@@ -38,7 +38,7 @@ pub fn photo_path(photos_dir: &Path, sha256: &str) -> PathBuf {
 }
 
 /// Lists the photos to download, oldest queue item first and without
-/// repeats: those named by queued leads whose photos the server holds in
+/// repeats: those named by queued leads whose photos the server has in
 /// full and that are absent from `photos_dir`, at most `budget` of them.
 /// Names that are not a SHA-256 are left out because they would not be a
 /// safe file name.
@@ -99,8 +99,9 @@ pub async fn fetch_review_photos(
 }
 
 /// Tells whether a failed download should end the pass: the network or the
-/// server is failing, or the session is gone. A 403 stays per photo because
-/// the server answers it for one photo the member may not see.
+/// server is failing, or the session is gone. A 403 or 404 concerns one
+/// photo (the server returns 404 for a photo the member may not view), so
+/// only that photo is skipped.
 fn ends_pass(error: &SyncError) -> bool {
     error.is_transient() || matches!(error, SyncError::Http { status: 401, .. })
 }
