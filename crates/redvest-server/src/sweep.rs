@@ -1,6 +1,7 @@
-//! The background sweep that closes shifts left open: at start and then
-//! every [`SWEEP_INTERVAL`], clock-ins whose window and grace ended without
-//! a clock-out get a server-side auto-close marker for duty hours.
+//! The background sweeps: at start and then every [`SWEEP_INTERVAL`],
+//! clock-ins whose window and grace ended without a clock-out get a
+//! server-side auto-close marker for duty hours, and expired photo uploads
+//! are deleted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::time::MissedTickBehavior;
 
-use crate::store::Storage;
+use crate::store::{PhotoSweep, Storage};
 
 /// How often the sweep runs while the server serves.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -21,6 +22,32 @@ pub async fn run_sweeps(store: Arc<dyn Storage>, interval: Duration) {
     loop {
         ticker.tick().await;
         sweep_once(store.clone()).await;
+        sweep_photos_once(store.clone()).await;
+    }
+}
+
+/// Runs one photo sweep on the blocking pool and logs its outcome.
+pub async fn sweep_photos_once(store: Arc<dyn Storage>) -> Option<PhotoSweep> {
+    let swept = tokio::task::spawn_blocking(move || store.sweep_photos(Utc::now())).await;
+    match swept {
+        Ok(Ok(sweep)) => {
+            if sweep != PhotoSweep::default() {
+                tracing::info!(
+                    photos_deleted = sweep.photos_deleted,
+                    partials_deleted = sweep.partials_deleted,
+                    "photo sweep deleted expired uploads"
+                );
+            }
+            Some(sweep)
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "photo sweep failed; retrying at the next interval");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "photo sweep task failed; retrying at the next interval");
+            None
+        }
     }
 }
 

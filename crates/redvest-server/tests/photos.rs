@@ -242,3 +242,214 @@ async fn download_needs_visible_submission() {
         assert_eq!(reply.status, status, "{phone}");
     }
 }
+
+fn put(sha256: &str, token: &str, bytes: &[u8]) -> Request<Body> {
+    Request::put(format!("/v1/photos/{sha256}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(bytes.to_vec()))
+        .unwrap()
+}
+
+fn reference(photo: &[u8]) -> PhotoRef {
+    PhotoRef {
+        sha256: sha256_hex(photo),
+        bytes: photo.len() as u64,
+        width: 800,
+        height: 600,
+    }
+}
+
+/// Volunteer A (squad 1) pushes a lead naming the photo and uploads it.
+async fn squad_one_photo(server: &TestServer) -> (Vec<u8>, String) {
+    let owner = server.sign_in(VOLUNTEER_A).await;
+    let photo = jpeg();
+    let sha = sha256_hex(&photo);
+    let record = lead(owner.member.id, "squad 1 hazard", vec![reference(&photo)]);
+    server.push(&owner, 1, &[record]).await;
+    let uploaded = server.send(put(&sha, &owner.token, &photo)).await;
+    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+    (photo, sha)
+}
+
+#[tokio::test]
+async fn naming_a_hash_grants_nothing() {
+    let server = TestServer::start();
+    let (photo, sha) = squad_one_photo(&server).await;
+    let outsider = server.sign_in(VOLUNTEER_C).await;
+    let claim = lead(outsider.member.id, "not mine", vec![reference(&photo)]);
+    let pushed = server.push(&outsider, 1, &[claim]).await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.body);
+    let leader_2 = server.sign_in(LEADER_2).await;
+
+    let by_claimant = server
+        .get(&format!("/v1/photos/{sha}"), &outsider.token)
+        .await;
+    let by_its_leader = server
+        .get(&format!("/v1/photos/{sha}"), &leader_2.token)
+        .await;
+    let status = server
+        .get(&format!("/v1/photos/{sha}/status"), &outsider.token)
+        .await;
+
+    assert_eq!(by_claimant.status, StatusCode::NOT_FOUND);
+    assert_eq!(by_its_leader.status, StatusCode::NOT_FOUND);
+    assert_eq!(status.body["complete"], false, "existence is not revealed");
+    assert_eq!(status.body["bytes_received"], 0);
+}
+
+#[tokio::test]
+async fn second_uploader_proves_bytes() {
+    let server = TestServer::start();
+    let (photo, sha) = squad_one_photo(&server).await;
+    let other = server.sign_in(VOLUNTEER_C).await;
+    let record = lead(other.member.id, "same photo", vec![reference(&photo)]);
+    server.push(&other, 1, std::slice::from_ref(&record)).await;
+    let leader_2 = server.sign_in(LEADER_2).await;
+
+    let before = server
+        .get(&format!("/v1/photos/{sha}"), &leader_2.token)
+        .await;
+    let uploaded = server.send(put(&sha, &other.token, &photo)).await;
+    let after = server
+        .get(&format!("/v1/photos/{sha}"), &leader_2.token)
+        .await;
+    let submission = server
+        .pulled_submission(&leader_2, record.id)
+        .await
+        .unwrap();
+
+    assert_eq!(before.status, StatusCode::NOT_FOUND);
+    assert_eq!(uploaded.body["complete"], true, "{}", uploaded.body);
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.bytes, photo);
+    assert_eq!(submission.photos_received, 1);
+}
+
+#[tokio::test]
+async fn uploader_reads_unnamed_photo() {
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_B).await;
+    let photo = jpeg();
+    let sha = sha256_hex(&photo);
+    server.send(put(&sha, &volunteer.token, &photo)).await;
+
+    let own = server
+        .get(&format!("/v1/photos/{sha}"), &volunteer.token)
+        .await;
+
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(
+        server.count("SELECT count(*) FROM photos WHERE uploader_id IS NOT NULL"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn others_cannot_discard_a_partial() {
+    let server = TestServer::start();
+    let owner = server.sign_in(VOLUNTEER_A).await;
+    let other = server.sign_in(VOLUNTEER_B).await;
+    let photo = jpeg();
+    let sha = sha256_hex(&photo);
+    let first = server
+        .send(patch(&sha, &owner.token, 0, photo.len(), &photo[..CHUNK]))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+
+    // A lying Upload-Length that ends the upload at the first chunk, and a
+    // whole-file PUT of the wrong bytes.
+    let lying = server
+        .send(patch(&sha, &other.token, 0, CHUNK, &photo[..CHUNK]))
+        .await;
+    let wrong_put = server.send(put(&sha, &other.token, b"not the photo")).await;
+    let status = server
+        .get(&format!("/v1/photos/{sha}/status"), &owner.token)
+        .await;
+    let rest = server
+        .send(patch(
+            &sha,
+            &owner.token,
+            CHUNK,
+            photo.len(),
+            &photo[CHUNK..],
+        ))
+        .await;
+
+    assert_eq!(lying.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_put.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status.body["bytes_received"], CHUNK, "{}", status.body);
+    assert_eq!(rest.status, StatusCode::OK, "{}", rest.body);
+    assert_eq!(rest.body["complete"], true);
+}
+
+#[tokio::test]
+async fn status_finishes_a_full_partial() {
+    let server = TestServer::start();
+    let owner = server.sign_in(VOLUNTEER_A).await;
+    let photo = jpeg();
+    let sha = sha256_hex(&photo);
+    let head = server
+        .send(patch(&sha, &owner.token, 0, photo.len(), &photo[..CHUNK]))
+        .await;
+    assert_eq!(head.status, StatusCode::OK);
+    // The server was killed after writing the last bytes and before the
+    // rename: the partial file holds every byte.
+    let partial = server
+        .dir
+        .path()
+        .join("photos/partial")
+        .join(format!("{sha}.{}", owner.member.id));
+    std::fs::write(&partial, &photo).unwrap();
+
+    let status = server
+        .get(&format!("/v1/photos/{sha}/status"), &owner.token)
+        .await;
+    let download = server.get(&format!("/v1/photos/{sha}"), &owner.token).await;
+
+    assert_eq!(status.body["complete"], true, "{}", status.body);
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.bytes, photo);
+}
+
+#[tokio::test]
+async fn sweep_expires_unnamed_uploads() {
+    use chrono::{TimeDelta, Utc};
+    use redvest_server::Storage;
+
+    let server = TestServer::start();
+    let (_named, named_sha) = squad_one_photo(&server).await;
+    let volunteer = server.sign_in(VOLUNTEER_B).await;
+    let mut unnamed = jpeg();
+    unnamed.extend_from_slice(b"different trailing bytes");
+    let unnamed_sha = sha256_hex(&unnamed);
+    server
+        .send(put(&unnamed_sha, &volunteer.token, &unnamed))
+        .await;
+    let partial = server
+        .send(patch(&named_sha, &volunteer.token, 0, 100_000, &[0; 10]))
+        .await;
+    assert_eq!(partial.status, StatusCode::OK, "{}", partial.body);
+
+    let soon = server
+        .store
+        .sweep_photos(Utc::now() + TimeDelta::days(1))
+        .unwrap();
+    let later = server
+        .store
+        .sweep_photos(Utc::now() + TimeDelta::days(8))
+        .unwrap();
+    let unnamed_status = server
+        .get(&format!("/v1/photos/{unnamed_sha}"), &volunteer.token)
+        .await;
+    let owner = server.sign_in(VOLUNTEER_A).await;
+    let named_status = server
+        .get(&format!("/v1/photos/{named_sha}"), &owner.token)
+        .await;
+
+    assert_eq!(soon.photos_deleted, 0);
+    assert_eq!(soon.partials_deleted, 0);
+    assert_eq!(later.photos_deleted, 1);
+    assert_eq!(later.partials_deleted, 1);
+    assert_eq!(unnamed_status.status, StatusCode::NOT_FOUND);
+    assert_eq!(named_status.status, StatusCode::OK);
+}

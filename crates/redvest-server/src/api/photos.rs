@@ -18,12 +18,12 @@ use crate::store::{Caller, PhotoChunk};
 
 pub async fn status(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PhotoStatus>, ApiError> {
     let Path(sha256) = path?;
     check_sha256(&sha256)?;
-    let status = blocking(&state, move |store| store.photo_status(&sha256)).await?;
+    let status = blocking(&state, move |store| store.photo_status(&caller, &sha256)).await?;
     Ok(Json(status))
 }
 
@@ -50,7 +50,7 @@ pub async fn upload_chunk(
             total,
             bytes: &body,
         };
-        store.photo_write(chunk, false)
+        store.photo_write(&caller, chunk, false)
     })
     .await?;
     tracing::debug!(
@@ -64,7 +64,7 @@ pub async fn upload_chunk(
 
 pub async fn upload_whole(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PhotoStatus>, ApiError> {
@@ -80,7 +80,7 @@ pub async fn upload_whole(
             total: body.len() as u64,
             bytes: &body,
         };
-        store.photo_write(chunk, true)
+        store.photo_write(&caller, chunk, true)
     })
     .await?;
     Ok(Json(status))

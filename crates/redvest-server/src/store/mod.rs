@@ -156,6 +156,15 @@ pub struct PhotoChunk<'a> {
     pub bytes: &'a [u8],
 }
 
+/// What one photo sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhotoSweep {
+    /// Complete photos that no uploader's record named.
+    pub photos_deleted: usize,
+    /// Partial uploads left idle.
+    pub partials_deleted: usize,
+}
+
 /// A new member as `seed-demo` or an operator creates it.
 #[derive(Clone)]
 pub struct NewMember {
@@ -238,13 +247,28 @@ pub trait Storage: Send + Sync + 'static {
         received_at: DateTime<Utc>,
     ) -> Result<DecisionResponse, StoreError>;
 
-    fn photo_status(&self, sha256: &str) -> Result<PhotoStatus, StoreError>;
+    /// Returns the caller's own upload progress of a photo: complete once
+    /// the caller uploaded it, otherwise the bytes of its partial upload.
+    /// Whether another member uploaded the photo is not revealed.
+    fn photo_status(&self, caller: &Caller, sha256: &str) -> Result<PhotoStatus, StoreError>;
 
-    /// Writes one chunk; `replace` discards a partial upload first (whole-file PUT).
-    fn photo_write(&self, chunk: PhotoChunk<'_>, replace: bool) -> Result<PhotoStatus, StoreError>;
+    /// Writes one chunk of the caller's upload; `replace` discards the
+    /// caller's partial upload first (whole-file PUT). Other members'
+    /// partial uploads of the same photo are never touched.
+    fn photo_write(
+        &self,
+        caller: &Caller,
+        chunk: PhotoChunk<'_>,
+        replace: bool,
+    ) -> Result<PhotoStatus, StoreError>;
 
-    /// Returns a complete photo if the caller may see a submission naming it.
+    /// Returns a complete photo if the caller uploaded it, or may see a
+    /// submission naming it whose owner uploaded it.
     fn photo_read(&self, caller: &Caller, sha256: &str) -> Result<Vec<u8>, StoreError>;
+
+    /// Deletes uploads that no record of their uploader names after 7 days
+    /// and partial uploads untouched for 2 days, as of `now`.
+    fn sweep_photos(&self, now: DateTime<Utc>) -> Result<PhotoSweep, StoreError>;
 
     /// Creates or replaces a site of the caller's brigade (brigade staff
     /// only), audits it and sends it to phones. The site must be valid.

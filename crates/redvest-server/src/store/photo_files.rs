@@ -1,15 +1,19 @@
 //! Content-addressed photo files on disk: `<root>/ab/abcdef…` for complete
-//! photos and `<root>/partial/<sha256>` for uploads in progress.
+//! photos and `<root>/partial/<sha256>.<uploader>` for uploads in progress.
 //!
 //! This module does not touch the database. The store records a photo as
 //! received only after `write_chunk` reports it complete. A complete file is
 //! fsynced and renamed into place, so it is either whole and verified or
-//! absent.
+//! absent. Each uploader writes its own partial file, so one client's bad
+//! chunk or lying length can only discard its own progress. An uploader
+//! that completes a photo already in place proves it holds the bytes, and
+//! its verified partial file is then dropped.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -65,32 +69,49 @@ impl PhotoFiles {
         })
     }
 
-    pub fn status(&self, sha256: &str) -> io::Result<FileStatus> {
-        let _guard = self.lock(sha256);
-        self.status_locked(sha256)
+    /// Returns the size of the complete photo, if it is in place.
+    pub fn complete_len(&self, sha256: &str) -> io::Result<Option<u64>> {
+        file_len(&self.final_path(sha256))
     }
 
-    /// Appends a chunk at `offset`; completes, verifies and moves the file
-    /// into place when the chunk reaches `total`.
+    /// Returns the progress of one uploader's partial file. A partial file
+    /// that already hashes to `sha256` (the server stopped between the last
+    /// chunk and the rename) is finished here and reported complete.
+    pub fn upload_status(&self, sha256: &str, uploader: &str) -> io::Result<FileStatus> {
+        let _guard = self.lock(sha256);
+        let partial = self.partial_path(sha256, uploader);
+        let received = file_len(&partial)?.unwrap_or(0);
+        if received == 0 || hash_file(&partial)? != sha256 {
+            return Ok(FileStatus {
+                bytes_received: received,
+                complete: false,
+            });
+        }
+        tracing::info!(sha256, "finishing a photo upload that holds every byte");
+        self.place(sha256, &partial)?;
+        Ok(FileStatus {
+            bytes_received: received,
+            complete: true,
+        })
+    }
+
+    /// Appends one uploader's chunk at `offset`; completes, verifies and
+    /// moves the file into place when the chunk reaches `total`. `replace`
+    /// discards this uploader's partial file first (a whole-file upload).
     pub fn write_chunk(
         &self,
         sha256: &str,
-        offset: u64,
-        total: u64,
-        bytes: &[u8],
+        uploader: &str,
+        chunk: (u64, u64, &[u8]),
         replace: bool,
     ) -> Result<FileStatus, PhotoFileError> {
+        let (offset, total, bytes) = chunk;
         let _guard = self.lock(sha256);
-        let status = self.status_locked(sha256)?;
-        if status.complete {
-            return Ok(status);
-        }
-
-        let partial = self.partial_path(sha256);
+        let partial = self.partial_path(sha256, uploader);
         if replace {
             remove_if_present(&partial)?;
         }
-        let received = if replace { 0 } else { status.bytes_received };
+        let received = file_len(&partial)?.unwrap_or(0);
         if offset != received {
             return Err(PhotoFileError::OffsetMismatch {
                 requested: offset,
@@ -120,6 +141,34 @@ impl PhotoFiles {
         fs::read(self.final_path(sha256))
     }
 
+    /// Deletes a complete photo, if present.
+    pub fn remove(&self, sha256: &str) -> io::Result<()> {
+        let _guard = self.lock(sha256);
+        remove_if_present(&self.final_path(sha256))
+    }
+
+    /// Deletes partial files last written before `cutoff`; returns how many.
+    pub fn remove_partials_before(&self, cutoff: SystemTime) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(self.root.join("partial"))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let _guard = self.lock(&name.to_string_lossy());
+            // Read under the lock, so a chunk written meanwhile keeps the file.
+            let modified = match entry.metadata() {
+                Ok(metadata) => metadata.modified()?,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(error),
+            };
+            if modified >= cutoff {
+                continue;
+            }
+            remove_if_present(&entry.path())?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     fn finish(&self, sha256: &str, partial: &Path) -> Result<(), PhotoFileError> {
         let actual = hash_file(partial)?;
         if actual != sha256 {
@@ -129,8 +178,17 @@ impl PhotoFiles {
                 actual,
             });
         }
+        Ok(self.place(sha256, partial)?)
+    }
 
+    /// Moves a verified partial file into place, or drops it when another
+    /// uploader's copy of the same bytes is already there.
+    fn place(&self, sha256: &str, partial: &Path) -> io::Result<()> {
         let target = self.final_path(sha256);
+        if target.exists() {
+            remove_if_present(partial)?;
+            return sync_dir(&self.root.join("partial"));
+        }
         let shard = target.parent().expect("a photo path has a shard folder");
         if !shard.exists() {
             fs::create_dir_all(shard)?;
@@ -142,30 +200,19 @@ impl PhotoFiles {
         Ok(())
     }
 
-    fn status_locked(&self, sha256: &str) -> io::Result<FileStatus> {
-        if let Some(len) = file_len(&self.final_path(sha256))? {
-            return Ok(FileStatus {
-                bytes_received: len,
-                complete: true,
-            });
-        }
-        let received = file_len(&self.partial_path(sha256))?.unwrap_or(0);
-        Ok(FileStatus {
-            bytes_received: received,
-            complete: false,
-        })
-    }
-
     fn final_path(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(sha256)
     }
 
-    fn partial_path(&self, sha256: &str) -> PathBuf {
-        self.root.join("partial").join(sha256)
+    fn partial_path(&self, sha256: &str, uploader: &str) -> PathBuf {
+        self.root
+            .join("partial")
+            .join(format!("{sha256}.{uploader}"))
     }
 
     fn lock(&self, sha256: &str) -> MutexGuard<'_, ()> {
-        let stripe = u8::from_str_radix(&sha256[..2], 16).unwrap_or(0) as usize % LOCK_STRIPES;
+        let prefix = sha256.get(..2).unwrap_or_default();
+        let stripe = u8::from_str_radix(prefix, 16).unwrap_or(0) as usize % LOCK_STRIPES;
         self.locks[stripe]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -233,8 +280,12 @@ mod tests {
         let data = b"0123456789".to_vec();
         let sha = sha_hex(&data);
 
-        let first = files.write_chunk(&sha, 0, 10, &data[..4], false).unwrap();
-        let last = files.write_chunk(&sha, 4, 10, &data[4..], false).unwrap();
+        let first = files
+            .write_chunk(&sha, "me", (0, 10, &data[..4]), false)
+            .unwrap();
+        let last = files
+            .write_chunk(&sha, "me", (4, 10, &data[4..]), false)
+            .unwrap();
 
         assert_eq!(
             first,

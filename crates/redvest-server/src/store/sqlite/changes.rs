@@ -293,8 +293,9 @@ pub fn submission(
 
 fn photos_received(conn: &Connection, subject_id: Uuid) -> Result<u32, StoreError> {
     let count: i64 = conn.query_row(
-        "SELECT count(*) FROM record_photos rp JOIN photos p ON p.sha256 = rp.sha256 WHERE \
-            rp.record_id = ?1",
+        "SELECT count(*) FROM record_photos rp JOIN records r ON r.id = rp.record_id \
+         JOIN photo_uploaders pu ON pu.sha256 = rp.sha256 AND pu.member_id = r.member_id \
+         WHERE rp.record_id = ?1",
         [subject_id.to_string()],
         |row| row.get(0),
     )?;

@@ -19,7 +19,7 @@ mod sites;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use redvest_proto::wire::{
@@ -31,8 +31,8 @@ use uuid::Uuid;
 
 use super::photo_files::PhotoFiles;
 use super::{
-    AuditReport, Caller, Credentials, IncomingBatch, PhotoChunk, PushAck, SeedPlan, Storage,
-    StoreError, SESSION_IDLE_LIMIT, SESSION_TOUCH_INTERVAL,
+    AuditReport, Caller, Credentials, IncomingBatch, PhotoChunk, PhotoSweep, PushAck, SeedPlan,
+    Storage, StoreError, SESSION_IDLE_LIMIT, SESSION_TOUCH_INTERVAL,
 };
 
 const READER_POOL: usize = 4;
@@ -75,6 +75,24 @@ impl SqliteStore {
         let value = work(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Returns the complete status of a photo the member already uploaded,
+    /// or `None` when the member has not, or its file has gone missing.
+    fn uploaded_status(
+        &self,
+        member_id: Uuid,
+        sha256: &str,
+    ) -> Result<Option<PhotoStatus>, StoreError> {
+        if !self.read(|conn| photos::is_uploader(conn, sha256, member_id))? {
+            return Ok(None);
+        }
+        let status = self.photos.complete_len(sha256)?.map(|bytes| PhotoStatus {
+            sha256: sha256.to_owned(),
+            bytes_received: bytes,
+            complete: true,
+        });
+        Ok(status)
     }
 
     /// Runs `work` on a pooled read-only connection.
@@ -169,10 +187,16 @@ impl Storage for SqliteStore {
         self.write(|tx| decisions::decide(tx, caller, decision, received_at))
     }
 
-    fn photo_status(&self, sha256: &str) -> Result<PhotoStatus, StoreError> {
-        let status = self.photos.status(sha256)?;
+    fn photo_status(&self, caller: &Caller, sha256: &str) -> Result<PhotoStatus, StoreError> {
+        let me = caller.member.id;
+        if let Some(status) = self.uploaded_status(me, sha256)? {
+            return Ok(status);
+        }
+        let status = self.photos.upload_status(sha256, &me.to_string())?;
         if status.complete {
-            self.write(|tx| photos::mark_complete(tx, sha256, status.bytes_received, Utc::now()))?;
+            self.write(|tx| {
+                photos::mark_complete(tx, sha256, status.bytes_received, me, Utc::now())
+            })?;
         }
         Ok(PhotoStatus {
             sha256: sha256.to_owned(),
@@ -181,11 +205,20 @@ impl Storage for SqliteStore {
         })
     }
 
-    fn photo_write(&self, chunk: PhotoChunk<'_>, replace: bool) -> Result<PhotoStatus, StoreError> {
-        let status = photos::write_file(&self.photos, chunk, replace)?;
+    fn photo_write(
+        &self,
+        caller: &Caller,
+        chunk: PhotoChunk<'_>,
+        replace: bool,
+    ) -> Result<PhotoStatus, StoreError> {
+        let me = caller.member.id;
+        if let Some(status) = self.uploaded_status(me, chunk.sha256)? {
+            return Ok(status);
+        }
+        let status = photos::write_file(&self.photos, me, chunk, replace)?;
         if status.complete {
             self.write(|tx| {
-                photos::mark_complete(tx, chunk.sha256, status.bytes_received, Utc::now())
+                photos::mark_complete(tx, chunk.sha256, status.bytes_received, me, Utc::now())
             })?;
         }
         Ok(status)
@@ -202,6 +235,26 @@ impl Storage for SqliteStore {
             ),
             other => Ok(other?),
         }
+    }
+
+    /// Deletes the rows first and the files after the commit. NOTE: an
+    /// upload of the same bytes that completes between the two loses its
+    /// file; its uploader's next status call reports the photo missing, so
+    /// the phone uploads it again.
+    fn sweep_photos(&self, now: DateTime<Utc>) -> Result<PhotoSweep, StoreError> {
+        let expired = self.write(|tx| photos::expire_unnamed(tx, now))?;
+        for sha256 in &expired {
+            self.photos.remove(sha256)?;
+            tracing::info!(sha256, "deleted a photo that no record names");
+        }
+        let cutoff = now
+            .checked_sub_signed(photos::PARTIAL_UPLOAD_TTL)
+            .map_or(std::time::UNIX_EPOCH, SystemTime::from);
+        let partials_deleted = self.photos.remove_partials_before(cutoff)?;
+        Ok(PhotoSweep {
+            photos_deleted: expired.len(),
+            partials_deleted,
+        })
     }
 
     fn put_site(&self, caller: &Caller, site: &Site) -> Result<Site, StoreError> {

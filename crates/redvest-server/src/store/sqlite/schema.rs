@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -192,6 +192,28 @@ CREATE INDEX records_clock_out_shift ON records(json_extract(body, '$.body.shift
 /// with another body is told apart from a replay. Older rows have none.
 const V3: &str = r#"
 ALTER TABLE decisions ADD COLUMN request_sha256 TEXT;
+"#;
+
+/// Who uploaded each photo. A photo's first completer is kept in
+/// `photos.uploader_id`, and every member who uploaded its bytes gets a row
+/// in `photo_uploaders`, which download rights check. Photos stored before
+/// this version are credited to the owner of the first record naming them,
+/// because their real uploader was not kept.
+const V4: &str = r#"
+ALTER TABLE photos ADD COLUMN uploader_id TEXT;
+UPDATE photos SET uploader_id = (
+    SELECT r.member_id FROM record_photos rp JOIN records r ON r.id = rp.record_id
+    WHERE rp.sha256 = photos.sha256 ORDER BY r.server_seq LIMIT 1);
+
+CREATE TABLE photo_uploaders (
+    sha256 TEXT NOT NULL REFERENCES photos(sha256),
+    member_id TEXT NOT NULL,
+    completed_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, member_id)
+) STRICT;
+INSERT INTO photo_uploaders (sha256, member_id, completed_at)
+    SELECT sha256, uploader_id, completed_at FROM photos WHERE uploader_id IS NOT NULL;
+CREATE INDEX photo_uploaders_completed ON photo_uploaders(completed_at);
 "#;
 
 /// Brings the database to the newest schema; creates the epoch with it.
