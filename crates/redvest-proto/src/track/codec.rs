@@ -1,37 +1,52 @@
 //! The compact column encoding of track points carried (base64) in a
 //! `TrackChunk` record.
 //!
-//! Layout of version 1, every integer a LEB128 varint and every signed one
+//! Layout of version 2, every integer a LEB128 varint and every signed one
 //! zigzag-mapped first:
 //!
 //! | part | content |
 //! | --- | --- |
-//! | version | one byte, `1` |
+//! | version | one byte, `2` |
 //! | count | number of points `n`; nothing follows when it is 0 |
-//! | time | `n` values in milliseconds since the Unix epoch: the first time, the first spacing, then each change of spacing |
-//! | lat, lon | `n` values each in 1e-6 degree (about 0.11 m): the first, the first step, then each change of step |
+//! | flags | one byte: bit 0 set when times are whole seconds, then two bits each for the predictor of time (bits 1-2), lat (bits 3-4) and lon (bits 5-6); bit 7 is 0 |
+//! | time | `n` residuals in seconds (bit 0 set) or milliseconds since the Unix epoch |
+//! | lat, lon | `n` residuals each in 1e-6 degree (about 0.11 m) |
 //! | accuracy | presence, then runs of (delta in 0.1 m, run length - 1) over the present values |
 //! | speed | presence, then deltas in 0.1 m/s over the present values |
 //! | bearing | presence, then deltas in whole degrees, wrapped into -180..180 |
+//!
+//! A residual is a value minus its prediction from the values before it,
+//! and the encoder picks for each column the predictor that gives the
+//! fewest bytes: 0 predicts the previous value, 1 the previous value plus
+//! the previous step, 2 (lat and lon only) the previous step scaled by the
+//! ratio of this time spacing to the previous one. The first value is
+//! predicted as 0 and the second as the first, whatever the predictor.
 //!
 //! A presence part is one byte: 0 when no point has the value, 1 when all
 //! have it, 2 when a bitmap of `ceil(n / 8)` bytes follows (bit `i % 8` of
 //! byte `i / 8` set when point `i` has it).
 //!
-//! On a steady walk the changes of time spacing and of step fit one byte
-//! each and a steady accuracy costs almost nothing, so a point takes a
-//! little over 3 bytes; predicting the next step from the last one keeps
-//! that true at 5 s sampling, where plain deltas need two bytes.
-//! Decoding returns `decode(encode(p)) == quantize(p)` for every point and
-//! rejects truncated or inconsistent input with a [`DecodeError`].
+//! Version 1 has no flags byte: its times are milliseconds and time, lat
+//! and lon all use predictor 1. Decoding still reads it, because phones
+//! may hold chunks queued before the upgrade; encoding writes version 2.
+//!
+//! A phone that logs whole seconds at varying spacing (1-12 s on a real
+//! Garmin walk) pays one byte per point for time, and the scaled step
+//! keeps most lat and lon residuals in one byte, so a point takes a little
+//! over 3 bytes. Decoding returns `decode(encode(p)) == quantize(p)` for
+//! every point and rejects truncated or inconsistent input with a
+//! [`DecodeError`].
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::track::TrackPoint;
 
-/// The version byte this build writes and reads.
-pub const VERSION: u8 = 1;
+/// The version byte this build writes.
+pub const VERSION: u8 = 2;
+
+/// The oldest version byte this build still reads.
+pub const OLDEST_VERSION: u8 = 1;
 
 /// Points per chunk when a track is split for sync.
 pub const DEFAULT_CHUNK_POINTS: usize = 300;
@@ -45,8 +60,12 @@ const SPEED_SCALE: f64 = 10.0;
 pub enum DecodeError {
     #[error("track data is empty; expected a version byte")]
     Empty,
-    #[error("unsupported track encoding version {0}; this build reads version {VERSION}")]
+    #[error(
+        "unsupported track encoding version {0}; this build reads versions {OLDEST_VERSION} to {VERSION}"
+    )]
     UnsupportedVersion(u8),
+    #[error("invalid flags byte {0:#010b}; expected bit 7 clear and predictors 0 or 1 for time, 0 to 2 for lat and lon")]
+    InvalidFlags(u8),
     #[error("track data truncated at byte {offset} while reading the {column} column")]
     Truncated { column: &'static str, offset: usize },
     #[error("varint at byte {offset} of the {column} column does not fit 64 bits")]
@@ -95,7 +114,7 @@ pub fn quantize(point: &TrackPoint) -> TrackPoint {
     }
 }
 
-/// Encodes points in the column layout described in the module docs.
+/// Encodes points in the version 2 layout described in the module docs.
 pub fn encode(points: &[TrackPoint]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + points.len() * 4);
     out.push(VERSION);
@@ -104,12 +123,28 @@ pub fn encode(points: &[TrackPoint]) -> Vec<u8> {
         return out;
     }
 
-    let times: Vec<i64> = points.iter().map(|p| p.at.timestamp_millis()).collect();
-    write_second_order_deltas(&mut out, &times);
+    let millis: Vec<i64> = points.iter().map(|p| p.at.timestamp_millis()).collect();
+    let seconds = millis.iter().all(|m| m.rem_euclid(1000) == 0);
+    let times: Vec<i64> = if seconds {
+        millis.iter().map(|m| m.div_euclid(1000)).collect()
+    } else {
+        millis
+    };
     let lats: Vec<i64> = points.iter().map(|p| degrees_to_units(p.lat)).collect();
-    write_second_order_deltas(&mut out, &lats);
     let lons: Vec<i64> = points.iter().map(|p| degrees_to_units(p.lon)).collect();
-    write_second_order_deltas(&mut out, &lons);
+    let time = cheapest(&times, &times, TIME_PREDICTORS);
+    let lat = cheapest(&lats, &times, POSITION_PREDICTORS);
+    let lon = cheapest(&lons, &times, POSITION_PREDICTORS);
+    let layout = Layout {
+        seconds,
+        time: time.0,
+        lat: lat.0,
+        lon: lon.0,
+    };
+    out.push(layout.flags());
+    for residual in [time.1, lat.1, lon.1].iter().flatten() {
+        write_signed(&mut out, *residual);
+    }
 
     let accuracy: Vec<Option<i64>> = points
         .iter()
@@ -132,10 +167,11 @@ pub fn encode(points: &[TrackPoint]) -> Vec<u8> {
     out
 }
 
-/// Decodes bytes written by [`encode`].
+/// Decodes bytes written by [`encode`] in version 2, or by a version 1
+/// build.
 pub fn decode(bytes: &[u8]) -> Result<Vec<TrackPoint>, DecodeError> {
     let (&version, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
-    if version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(DecodeError::UnsupportedVersion(version));
     }
     let mut reader = Reader { bytes, offset: 1 };
@@ -143,10 +179,15 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TrackPoint>, DecodeError> {
     if count == 0 {
         return reader.finish(Vec::new());
     }
+    let layout = match version {
+        1 => Layout::VERSION_1,
+        _ => Layout::from_flags(reader.byte("flags")?)?,
+    };
 
-    let times = reader.second_order_deltas("time", count)?;
-    let lats = reader.second_order_deltas("lat", count)?;
-    let lons = reader.second_order_deltas("lon", count)?;
+    let times = reader.residuals("time", count)?;
+    let times = restore(&times, &[], layout.time);
+    let lats = restore(&reader.residuals("lat", count)?, &times, layout.lat);
+    let lons = restore(&reader.residuals("lon", count)?, &times, layout.lon);
     let accuracy_mask = reader.presence("accuracy", count)?;
     let accuracy = reader.runs(present_count(&accuracy_mask))?;
     let speed_mask = reader.presence("speed", count)?;
@@ -155,7 +196,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TrackPoint>, DecodeError> {
     let bearing = reader.bearing_deltas(present_count(&bearing_mask))?;
 
     let columns = Columns {
-        times,
+        times: to_millis(times, layout.seconds)?,
         lats,
         lons,
         accuracy: spread(&accuracy_mask, accuracy),
@@ -170,6 +211,165 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TrackPoint>, DecodeError> {
 /// encodes each chunk on its own, so every chunk decodes without the others.
 pub fn chunks(points: &[TrackPoint], max_points: usize) -> Vec<Vec<u8>> {
     points.chunks(max_points.max(1)).map(encode).collect()
+}
+
+/// How a column predicts each value from the values before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Predictor {
+    /// The previous value (first-order deltas).
+    Previous = 0,
+    /// The previous value plus the previous step (second-order deltas).
+    Step = 1,
+    /// The previous step scaled by this time spacing over the previous one,
+    /// which follows a steady walk logged at uneven spacing.
+    TimedStep = 2,
+}
+
+const TIME_PREDICTORS: &[Predictor] = &[Predictor::Previous, Predictor::Step];
+const POSITION_PREDICTORS: &[Predictor] =
+    &[Predictor::Previous, Predictor::Step, Predictor::TimedStep];
+
+impl Predictor {
+    fn from_bits(bits: u8) -> Option<Self> {
+        match bits {
+            0 => Some(Self::Previous),
+            1 => Some(Self::Step),
+            2 => Some(Self::TimedStep),
+            _ => None,
+        }
+    }
+
+    /// Predicts `values[i]` from `values[..i]` and, for [`Self::TimedStep`],
+    /// `times[..=i]`. All arithmetic wraps, so any `i64` input round-trips.
+    fn predict(self, values: &[i64], times: &[i64], i: usize) -> i64 {
+        if i == 0 {
+            return 0;
+        }
+        let last = values[i - 1];
+        if i == 1 || self == Self::Previous {
+            return last;
+        }
+        let step = last.wrapping_sub(values[i - 2]);
+        let step = match self {
+            Self::TimedStep => scale_step(step, times, i),
+            _ => step,
+        };
+        last.wrapping_add(step)
+    }
+}
+
+/// Scales `step` by `(times[i] - times[i - 1]) / (times[i - 1] - times[i - 2])`,
+/// rounded half away from zero. Without a positive previous spacing and a
+/// non-negative current one the step stays as it is.
+fn scale_step(step: i64, times: &[i64], i: usize) -> i64 {
+    let spacing = i128::from(times[i].wrapping_sub(times[i - 1]));
+    let previous = i128::from(times[i - 1].wrapping_sub(times[i - 2]));
+    if previous <= 0 || spacing < 0 {
+        return step;
+    }
+    let product = i128::from(step) * spacing;
+    let magnitude = (product.unsigned_abs() + (previous as u128) / 2) / previous as u128;
+    let scaled = magnitude as i128;
+    let scaled = if product < 0 { -scaled } else { scaled };
+    scaled as i64
+}
+
+/// Returns each value minus its prediction.
+fn residuals(values: &[i64], times: &[i64], predictor: Predictor) -> Vec<i64> {
+    (0..values.len())
+        .map(|i| values[i].wrapping_sub(predictor.predict(values, times, i)))
+        .collect()
+}
+
+/// Undoes [`residuals`]; `times` must be restored already for
+/// [`Predictor::TimedStep`].
+fn restore(residuals: &[i64], times: &[i64], predictor: Predictor) -> Vec<i64> {
+    let mut values = Vec::with_capacity(residuals.len());
+    for (i, residual) in residuals.iter().enumerate() {
+        let value = predictor.predict(&values, times, i).wrapping_add(*residual);
+        values.push(value);
+    }
+    values
+}
+
+/// Picks the predictor whose residuals take the fewest bytes, the first
+/// listed on a tie, and returns it with those residuals.
+fn cheapest(values: &[i64], times: &[i64], predictors: &[Predictor]) -> (Predictor, Vec<i64>) {
+    predictors
+        .iter()
+        .map(|&predictor| (predictor, residuals(values, times, predictor)))
+        .min_by_key(|(_, residuals)| {
+            residuals
+                .iter()
+                .map(|&r| varint_len(zigzag(r)))
+                .sum::<usize>()
+        })
+        .expect("predictor lists are not empty")
+}
+
+/// The time unit and the predictor of each position column of a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    seconds: bool,
+    time: Predictor,
+    lat: Predictor,
+    lon: Predictor,
+}
+
+impl Layout {
+    const VERSION_1: Self = Self {
+        seconds: false,
+        time: Predictor::Step,
+        lat: Predictor::Step,
+        lon: Predictor::Step,
+    };
+
+    fn flags(self) -> u8 {
+        u8::from(self.seconds)
+            | (self.time as u8) << 1
+            | (self.lat as u8) << 3
+            | (self.lon as u8) << 5
+    }
+
+    fn from_flags(flags: u8) -> Result<Self, DecodeError> {
+        let invalid = DecodeError::InvalidFlags(flags);
+        if flags & 0x80 != 0 {
+            return Err(invalid);
+        }
+        let time = Predictor::from_bits((flags >> 1) & 3)
+            .filter(|p| TIME_PREDICTORS.contains(p))
+            .ok_or(invalid.clone())?;
+        let lat = Predictor::from_bits((flags >> 3) & 3).ok_or(invalid.clone())?;
+        let lon = Predictor::from_bits((flags >> 5) & 3).ok_or(invalid)?;
+        Ok(Self {
+            seconds: flags & 1 != 0,
+            time,
+            lat,
+            lon,
+        })
+    }
+}
+
+/// Converts a time column to milliseconds, rejecting seconds that overflow.
+fn to_millis(times: Vec<i64>, seconds: bool) -> Result<Vec<i64>, DecodeError> {
+    if !seconds {
+        return Ok(times);
+    }
+    times
+        .iter()
+        .enumerate()
+        .map(|(index, &value)| {
+            value.checked_mul(1000).ok_or(DecodeError::OutOfRange {
+                column: "time",
+                index,
+                value,
+            })
+        })
+        .collect()
+}
+
+fn varint_len(value: u64) -> usize {
+    (64 - value.leading_zeros() as usize).max(1).div_ceil(7)
 }
 
 fn degrees_to_units(degrees: f64) -> i64 {
@@ -231,20 +431,6 @@ fn write_deltas(out: &mut Vec<u8>, values: &[i64]) {
         write_signed(out, value.wrapping_sub(previous));
         previous = value;
     }
-}
-
-/// Writes the first value, the first difference, then each change of the
-/// difference: a steady sampling interval costs one byte per point.
-fn write_second_order_deltas(out: &mut Vec<u8>, values: &[i64]) {
-    let mut differences = Vec::with_capacity(values.len());
-    let mut previous = 0i64;
-    for &value in values {
-        differences.push(value.wrapping_sub(previous));
-        previous = value;
-    }
-    let (first, rest) = differences.split_at(1);
-    write_signed(out, first[0]);
-    write_deltas(out, rest);
 }
 
 fn write_bearing_deltas(out: &mut Vec<u8>, values: &[i64]) {
@@ -355,21 +541,8 @@ impl Reader<'_> {
         Ok(values)
     }
 
-    fn second_order_deltas(
-        &mut self,
-        column: &'static str,
-        count: usize,
-    ) -> Result<Vec<i64>, DecodeError> {
-        let first = self.signed(column)?;
-        let differences = self.deltas(column, count - 1)?;
-        let mut values = Vec::with_capacity(count);
-        values.push(first);
-        let mut previous = first;
-        for difference in differences {
-            previous = previous.wrapping_add(difference);
-            values.push(previous);
-        }
-        Ok(values)
+    fn residuals(&mut self, column: &'static str, count: usize) -> Result<Vec<i64>, DecodeError> {
+        (0..count).map(|_| self.signed(column)).collect()
     }
 
     fn bearing_deltas(&mut self, count: usize) -> Result<Vec<i64>, DecodeError> {

@@ -1,10 +1,13 @@
-//! Codec round trips (property tests over generated points), size on a
-//! generated walk, and rejection of damaged input.
+//! Codec round trips (property tests over generated points), the choice of
+//! time unit and predictors, size on a generated walk, decoding of stored
+//! version 1 chunks, and rejection of damaged input.
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
-use crate::track::codec::{chunks, decode, encode, quantize, DecodeError, DEFAULT_CHUNK_POINTS};
+use crate::track::codec::{
+    chunks, decode, encode, quantize, DecodeError, DEFAULT_CHUNK_POINTS, VERSION,
+};
 use crate::track::TrackPoint;
 
 fn at_millis(millis: i64) -> DateTime<Utc> {
@@ -99,6 +102,33 @@ fn any_point() -> impl Strategy<Value = TrackPoint> {
         )
 }
 
+/// Generates a walk logged in whole seconds at uneven spacing (0 to 12 s,
+/// sometimes backwards), moving in small random steps: the case the
+/// seconds unit and the scaled-step predictor are for.
+fn whole_second_walk() -> impl Strategy<Value = Vec<TrackPoint>> {
+    let step = (-2i64..=12, -300i64..=300, -300i64..=300);
+    (
+        -2_000_000_000i64..5_000_000_000,
+        prop::collection::vec(step, 0..200),
+    )
+        .prop_map(|(start_s, steps)| {
+            let (mut seconds, mut lat, mut lon) = (start_s, 36_661_012i64, 117_021_045i64);
+            steps
+                .into_iter()
+                .map(|(spacing_s, lat_step, lon_step)| {
+                    seconds += spacing_s;
+                    lat += lat_step;
+                    lon += lon_step;
+                    TrackPoint::new(
+                        DateTime::from_timestamp(seconds, 0).unwrap(),
+                        lat as f64 / 1e6,
+                        lon as f64 / 1e6,
+                    )
+                })
+                .collect()
+        })
+}
+
 proptest! {
     #[test]
     fn round_trip_equals_quantized(points in prop::collection::vec(any_point(), 0..200)) {
@@ -113,6 +143,16 @@ proptest! {
         let bytes = encode(&points);
 
         prop_assert_eq!(encode(&decode(&bytes).unwrap()), bytes);
+    }
+
+    #[test]
+    fn whole_second_walk_round_trips(points in whole_second_walk()) {
+        let bytes = encode(&points);
+        let decoded = decode(&bytes).unwrap();
+
+        let expected: Vec<TrackPoint> = points.iter().map(quantize).collect();
+        prop_assert_eq!(&decoded, &expected);
+        prop_assert_eq!(encode(&decoded), bytes);
     }
 
     #[test]
@@ -144,6 +184,17 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_flags_never_panic(
+        flags in any::<u8>(),
+        tail in prop::collection::vec(any::<u8>(), 0..100),
+    ) {
+        let mut bytes = vec![VERSION, 3, flags];
+        bytes.extend(tail);
+
+        let _ = decode(&bytes);
+    }
+
+    #[test]
     fn flipped_byte_never_panics(
         points in prop::collection::vec(any_point(), 1..50),
         index in any::<prop::sample::Index>(),
@@ -164,6 +215,207 @@ fn walk_fits_four_bytes_per_point() {
     let bytes_per_point = encode(&points).len() as f64 / points.len() as f64;
 
     assert!(bytes_per_point <= 4.0, "{bytes_per_point} bytes per point");
+}
+
+/// Generates a walk like a Garmin watch logs it: whole seconds at a
+/// spacing of 1 to 12 s, about 1.4 m/s along a slow curve, correlated
+/// noise, and no accuracy, speed or bearing.
+fn uneven_whole_second_walk(points: usize) -> Vec<TrackPoint> {
+    let (mut lat, mut lon) = (37.241_738, -121.972_324);
+    let mut seconds = 1_501_339_595i64;
+    let mut noise = GpsNoise::new(11);
+    (0..points)
+        .map(|i| {
+            let spacing_s = ((i * 7) % 12) as i64 + 1;
+            seconds += spacing_s;
+            let heading = seconds as f64 / 600.0;
+            lat += 1.26e-5 * spacing_s as f64 * heading.cos();
+            lon += 1.57e-5 * spacing_s as f64 * heading.sin();
+            let (noise_lat, noise_lon) = noise.next_offset_deg();
+            TrackPoint::new(
+                DateTime::from_timestamp(seconds, 0).unwrap(),
+                lat + noise_lat,
+                lon + noise_lon,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn uneven_whole_second_walk_fits_four_bytes_per_point() {
+    let points = uneven_whole_second_walk(1000);
+
+    let bytes_per_point = encode(&points).len() as f64 / points.len() as f64;
+
+    assert!(bytes_per_point <= 4.0, "{bytes_per_point} bytes per point");
+}
+
+/// Whole seconds, then the time, lat and lon predictor.
+type Layout = (bool, u8, u8, u8);
+
+/// Returns the flags byte of an encoding of fewer than 128 points, split
+/// into (whole seconds, time, lat and lon predictor).
+fn layout_of(points: &[TrackPoint]) -> Layout {
+    assert!((1..128).contains(&points.len()), "count must fit one byte");
+    let flags = encode(points)[2];
+    (
+        flags & 1 != 0,
+        (flags >> 1) & 3,
+        (flags >> 3) & 3,
+        (flags >> 5) & 3,
+    )
+}
+
+/// Generates points that stand still at 1 s spacing with uncorrelated
+/// position noise of up to 30e-6 degree, where plain deltas beat steps.
+fn jittery_pause(points: usize) -> Vec<TrackPoint> {
+    let mut noise = GpsNoise::new(5);
+    (0..points)
+        .map(|i| {
+            let lat = 36_661_012 + (noise.uniform() * 30.0).round() as i64;
+            let lon = 117_021_045 + (noise.uniform() * 30.0).round() as i64;
+            TrackPoint::new(
+                DateTime::from_timestamp(1_788_000_000 + i as i64, 0).unwrap(),
+                lat as f64 / 1e6,
+                lon as f64 / 1e6,
+            )
+        })
+        .collect()
+}
+
+/// Generates a straight ride at a steady 1003 ms spacing and about 13 m/s,
+/// so each spacing and step needs two bytes and its change one.
+fn steady_millisecond_ride(points: usize) -> Vec<TrackPoint> {
+    (0..points)
+        .map(|i| {
+            let i = i as i64;
+            TrackPoint::new(
+                at_millis(1_788_000_000_000 + i * 1003),
+                (36_661_012 + i * 113) as f64 / 1e6,
+                (117_021_045 - i * 97) as f64 / 1e6,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn encoder_picks_cheapest_layout() {
+    // Predictor 0 is the previous value, 1 the previous step, 2 the time-scaled step.
+    // On a tie the lower number wins.
+    let cases: [(&str, Vec<TrackPoint>, Layout); 3] = [
+        (
+            "steady ms ride",
+            steady_millisecond_ride(100),
+            (false, 1, 1, 1),
+        ),
+        (
+            "uneven s walk",
+            uneven_whole_second_walk(100),
+            (true, 0, 2, 2),
+        ),
+        ("jittery pause", jittery_pause(100), (true, 0, 0, 0)),
+    ];
+    for (name, points, (seconds, time, lat, lon)) in cases {
+        let layout = layout_of(&points);
+        assert_eq!(layout.0, seconds, "{name}: whole seconds");
+        assert_eq!(layout.1, time, "{name}: time predictor");
+        assert_eq!(layout.2, lat, "{name}: lat predictor");
+        assert_eq!(layout.3, lon, "{name}: lon predictor");
+    }
+}
+
+#[test]
+fn one_millisecond_keeps_millisecond_unit() {
+    let mut points = uneven_whole_second_walk(20);
+    points[7].at += chrono::TimeDelta::milliseconds(1);
+
+    let decoded = decode(&encode(&points)).unwrap();
+
+    assert!(!layout_of(&points).0, "whole seconds flag set");
+    assert_eq!(decoded, points.iter().map(quantize).collect::<Vec<_>>());
+}
+
+/// A chunk written by the version 1 encoder: six points of a 1 s phone
+/// walk with the speed of point 2 and the bearing of point 4 missing and
+/// the accuracy of point 5 at 12.3 m.
+const VERSION_1_CHUNK: [u8; 52] = [
+    1, 6, 246, 223, 214, 209, 137, 104, 216, 15, 0, 21, 22, 0, 182, 156, 251, 34, 28, 7, 0, 8, 2,
+    234, 229, 204, 111, 0, 6, 1, 7, 12, 1, 80, 4, 166, 1, 0, 2, 59, 24, 0, 0, 2, 0, 2, 47, 0, 2, 2,
+    2, 4,
+];
+
+#[test]
+fn version_1_chunk_still_decodes() {
+    let point = |millis, lat, lon, accuracy_m, speed_mps, bearing_deg| TrackPoint {
+        at: at_millis(millis),
+        lat,
+        lon,
+        accuracy_m: Some(accuracy_m),
+        speed_mps,
+        bearing_deg,
+    };
+    let expected = vec![
+        point(
+            1_787_999_999_995,
+            36.661019,
+            117.021045,
+            4.0,
+            Some(1.2),
+            Some(0.0),
+        ),
+        point(
+            1_788_000_000_999,
+            36.661033,
+            117.021045,
+            4.0,
+            Some(1.2),
+            Some(1.0),
+        ),
+        point(
+            1_788_000_002_003,
+            36.661043,
+            117.021048,
+            4.0,
+            None,
+            Some(2.0),
+        ),
+        point(
+            1_788_000_002_996,
+            36.661053,
+            117.02105,
+            4.0,
+            Some(1.2),
+            Some(3.0),
+        ),
+        point(
+            1_788_000_004_000,
+            36.661067,
+            117.021048,
+            4.0,
+            Some(1.3),
+            None,
+        ),
+        point(
+            1_788_000_005_004,
+            36.661082,
+            117.021052,
+            12.3,
+            Some(1.3),
+            Some(5.0),
+        ),
+    ];
+
+    let decoded = decode(&VERSION_1_CHUNK).unwrap();
+
+    assert_eq!(decoded, expected);
+}
+
+#[test]
+fn version_1_chunk_reencodes_as_current_version() {
+    let bytes = encode(&decode(&VERSION_1_CHUNK).unwrap());
+
+    assert_eq!(bytes[0], VERSION);
+    assert_eq!(decode(&bytes), decode(&VERSION_1_CHUNK));
 }
 
 #[test]
@@ -200,6 +452,21 @@ fn chunks_of_zero_points_means_one() {
 
 #[test]
 fn damaged_input_errors() {
+    let zigzag_varint = |value: i64| {
+        let mut value = ((value << 1) ^ (value >> 63)) as u64;
+        let mut bytes = Vec::new();
+        while value >= 0x80 {
+            bytes.push(value as u8 | 0x80);
+            value >>= 7;
+        }
+        bytes.push(value as u8);
+        bytes
+    };
+    // Version 2, count 1, whole seconds, time beyond i64 milliseconds.
+    let seconds_too_big = i64::MAX / 1000 + 1;
+    let mut time_overflow = vec![2, 1, 1];
+    time_overflow.extend(zigzag_varint(seconds_too_big));
+    time_overflow.extend([0, 0, 0, 0, 0]);
     let valid = encode(&phone_walk(4, false));
     let mut trailing = valid.clone();
     trailing.push(0);
@@ -210,13 +477,14 @@ fn damaged_input_errors() {
     let mut lat_too_big = vec![1, 1, 0];
     lat_too_big.extend([0x80, 0xd8, 0xe4, 0x56]);
     lat_too_big.extend([0, 0, 0, 0]);
-    let cases: [(&str, Vec<u8>, DecodeError); 5] = [
+    let cases: [(&str, Vec<u8>, DecodeError); 10] = [
         ("empty", vec![], DecodeError::Empty),
         (
             "future version",
-            vec![2, 0],
-            DecodeError::UnsupportedVersion(2),
+            vec![3, 0],
+            DecodeError::UnsupportedVersion(3),
         ),
+        ("version 0", vec![0, 0], DecodeError::UnsupportedVersion(0)),
         (
             "count beyond input",
             vec![1, 100, 0, 0, 0],
@@ -225,6 +493,30 @@ fn damaged_input_errors() {
                 needed: 300,
                 available: 3,
             },
+        ),
+        (
+            "count beyond input, version 2",
+            vec![2, 2, 0, 0, 0, 0],
+            DecodeError::CountTooLarge {
+                count: 2,
+                needed: 6,
+                available: 4,
+            },
+        ),
+        (
+            "flags bit 7",
+            vec![2, 1, 0x80, 0, 0, 0, 0, 0, 0],
+            DecodeError::InvalidFlags(0x80),
+        ),
+        (
+            "scaled step for time",
+            vec![2, 1, 0b100, 0, 0, 0, 0, 0, 0],
+            DecodeError::InvalidFlags(0b100),
+        ),
+        (
+            "lat predictor 3",
+            vec![2, 1, 0b1_1000, 0, 0, 0, 0, 0, 0],
+            DecodeError::InvalidFlags(0b1_1000),
         ),
         (
             "trailing byte",
@@ -243,6 +535,15 @@ fn damaged_input_errors() {
     for (name, bytes, expected) in cases {
         assert_eq!(decode(&bytes), Err(expected), "{name}");
     }
+    assert_eq!(
+        decode(&time_overflow),
+        Err(DecodeError::OutOfRange {
+            column: "time",
+            index: 0,
+            value: seconds_too_big,
+        }),
+        "whole seconds beyond i64 milliseconds"
+    );
     assert!(
         matches!(
             decode(&lat_too_big),
@@ -255,6 +556,7 @@ fn damaged_input_errors() {
 
 #[test]
 fn empty_track_is_two_bytes() {
-    assert_eq!(encode(&[]), [1, 0]);
-    assert_eq!(decode(&[1, 0]), Ok(vec![]));
+    assert_eq!(encode(&[]), [VERSION, 0]);
+    assert_eq!(decode(&[VERSION, 0]), Ok(vec![]));
+    assert_eq!(decode(&[1, 0]), Ok(vec![]), "version 1");
 }
