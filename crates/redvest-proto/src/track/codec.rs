@@ -15,12 +15,13 @@
 //! | speed | presence, then deltas in 0.1 m/s over the present values |
 //! | bearing | presence, then deltas in whole degrees, wrapped into -180..180 |
 //!
-//! A residual is a value minus its prediction from the values before it,
-//! and the encoder picks for each column the predictor that gives the
-//! fewest bytes: 0 predicts the previous value, 1 the previous value plus
-//! the previous step, 2 (lat and lon only) the previous step scaled by the
-//! ratio of this time spacing to the previous one. The first value is
-//! predicted as 0 and the second as the first, whatever the predictor.
+//! A residual is a value minus its prediction from the values before it.
+//! For each column the encoder picks the predictor that gives the fewest
+//! bytes. Predictor 0 is the previous value, 1 the previous value plus the
+//! previous step, and 2 (lat and lon only) the previous value plus the
+//! previous step scaled by the ratio of this time spacing to the previous
+//! one. The first value is predicted as 0 and the second as the first,
+//! whatever the predictor.
 //!
 //! A presence part is one byte: 0 when no point has the value, 1 when all
 //! have it, 2 when a bitmap of `ceil(n / 8)` bytes follows (bit `i % 8` of
@@ -213,7 +214,7 @@ pub fn chunks(points: &[TrackPoint], max_points: usize) -> Vec<Vec<u8>> {
     points.chunks(max_points.max(1)).map(encode).collect()
 }
 
-/// How a column predicts each value from the values before it.
+/// The rule that predicts each value of a column from the values before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Predictor {
     /// The previous value (first-order deltas).
@@ -281,8 +282,8 @@ fn residuals(values: &[i64], times: &[i64], predictor: Predictor) -> Vec<i64> {
         .collect()
 }
 
-/// Undoes [`residuals`]; `times` must be restored already for
-/// [`Predictor::TimedStep`].
+/// Undoes [`residuals`]. For [`Predictor::TimedStep`] the `times` column
+/// must be restored already.
 fn restore(residuals: &[i64], times: &[i64], predictor: Predictor) -> Vec<i64> {
     let mut values = Vec::with_capacity(residuals.len());
     for (i, residual) in residuals.iter().enumerate() {
@@ -307,7 +308,7 @@ fn cheapest(values: &[i64], times: &[i64], predictors: &[Predictor]) -> (Predict
         .expect("predictor lists are not empty")
 }
 
-/// The time unit and the predictor of each position column of a chunk.
+/// The time unit and the predictor of each column of a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Layout {
     seconds: bool,

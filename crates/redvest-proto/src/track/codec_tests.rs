@@ -242,7 +242,7 @@ fn uneven_whole_second_walk(points: usize) -> Vec<TrackPoint> {
 }
 
 #[test]
-fn uneven_whole_second_walk_fits_four_bytes_per_point() {
+fn uneven_walk_fits_four_bytes() {
     let points = uneven_whole_second_walk(1000);
 
     let bytes_per_point = encode(&points).len() as f64 / points.len() as f64;
