@@ -7,6 +7,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use redvest_proto::wire::ErrorBody;
+use std::time::Duration;
+
+use crate::api::deadline::timed_out;
 
 use crate::store::StoreError;
 
@@ -129,6 +132,9 @@ fn invalid_status(code: &str) -> StatusCode {
 /// 422 stays for well-formed requests that break a domain rule.
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if let Some(limit) = timed_out(&rejection) {
+            return body_timed_out(limit);
+        }
         let status = match &rejection {
             JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
             other => other.status(),
@@ -148,8 +154,23 @@ impl From<PathRejection> for ApiError {
 
 impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
+        if let Some(limit) = timed_out(&rejection) {
+            return body_timed_out(limit);
+        }
         from_rejection(rejection.status(), rejection.body_text())
     }
+}
+
+fn body_timed_out(limit: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!(
+            "request body not received within {} s; send it again, or in smaller chunks on a \
+                slow link",
+            limit.as_secs()
+        ),
+    )
 }
 
 impl From<QueryRejection> for ApiError {

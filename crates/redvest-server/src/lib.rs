@@ -23,5 +23,5 @@ pub mod store;
 pub mod sweep;
 pub mod validate;
 
-pub use api::router;
+pub use api::{router, router_with, RouterLimits};
 pub use store::{SqliteStore, Storage, StoreError};
