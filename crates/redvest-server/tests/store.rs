@@ -148,3 +148,71 @@ async fn removed_member_loses_session() {
     assert_eq!(reply.status, axum::http::StatusCode::UNAUTHORIZED);
     assert!(tombstone);
 }
+
+/// Builds a push of `count` leads by one member.
+fn lead_batch(
+    member_id: uuid::Uuid,
+    batch_seq: i64,
+    count: usize,
+) -> redvest_server::store::IncomingBatch {
+    use redvest_server::store::{IncomingBatch, IncomingRecord};
+
+    let records = (0..count)
+        .map(|_| IncomingRecord::Parsed(Box::new(lead(member_id, "group commit", vec![]))))
+        .collect();
+    IncomingBatch {
+        device_id: uuid::Uuid::now_v7(),
+        batch_seq,
+        sent_at: None,
+        records,
+    }
+}
+
+#[tokio::test]
+async fn concurrent_pushes_commit_in_groups() {
+    use redvest_server::store::Caller;
+
+    let server = TestServer::start();
+    let volunteer = server.sign_in(VOLUNTEER_A).await;
+    let caller = Caller {
+        member: volunteer.member.clone(),
+        device_id: volunteer.device_id,
+    };
+    // A member id that is not stored breaks the records' foreign key, so
+    // this batch fails inside the transaction instead of being rejected.
+    let mut ghost = caller.clone();
+    ghost.member.id = uuid::Uuid::now_v7();
+    let mut handles = Vec::new();
+    for index in 0..32 {
+        let store = server.store.clone();
+        let (who, good) = if index == 7 {
+            (ghost.clone(), false)
+        } else {
+            (caller.clone(), true)
+        };
+        handles.push(std::thread::spawn(move || {
+            let batch = lead_batch(who.member.id, index, 5);
+            let result = store.push(&who, &batch, chrono::Utc::now());
+            (good, result)
+        }));
+    }
+
+    let mut stored = 0;
+    for handle in handles {
+        let (good, result) = handle.join().unwrap();
+        match result {
+            Ok(ack) => {
+                assert!(good, "the ghost batch was acknowledged");
+                stored += ack.response.results.len();
+            }
+            Err(error) => assert!(!good, "a good batch failed: {error}"),
+        }
+    }
+
+    assert_eq!(stored, 31 * 5);
+    assert_eq!(
+        server.count("SELECT count(*) FROM records WHERE kind = 'lead'"),
+        31 * 5
+    );
+    assert_eq!(server.count("SELECT count(*) FROM push_batches"), 31);
+}

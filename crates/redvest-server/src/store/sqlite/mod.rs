@@ -3,7 +3,9 @@
 //!
 //! One writer connection behind a mutex serialises every write transaction.
 //! SQLite allows one writer anyway, and queueing on the mutex keeps `busy`
-//! errors out of the hot path. Readers come from a small pool. Submodules
+//! errors out of the hot path. Push batches that arrive while the writer is
+//! busy are stored together in one transaction (`group_commit`), so they
+//! share one fsync. Readers come from a small pool. Submodules
 //! hold the SQL of one concern each and work on a `Transaction` or
 //! `Connection`.
 
@@ -12,13 +14,14 @@ mod audit_log;
 mod changes;
 mod decisions;
 mod duty;
+mod group_commit;
 mod photos;
 mod push;
 mod schema;
 mod sites;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -29,6 +32,7 @@ use redvest_proto::wire::{
 use rusqlite::{Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
+use self::group_commit::{PendingPush, PushSlot};
 use super::photo_files::PhotoFiles;
 use super::{
     AuditReport, Caller, Credentials, IncomingBatch, PhotoChunk, PhotoSweep, PushAck, SeedPlan,
@@ -43,6 +47,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     db_path: PathBuf,
     writer: Mutex<Connection>,
+    /// Pushes waiting for the writer; see `group_commit`.
+    push_queue: Mutex<Vec<PendingPush>>,
     readers: Mutex<Vec<Connection>>,
     photos: PhotoFiles,
 }
@@ -59,6 +65,7 @@ impl SqliteStore {
         Ok(Self {
             db_path,
             writer: Mutex::new(writer),
+            push_queue: Mutex::new(Vec::new()),
             readers: Mutex::new(Vec::new()),
             photos,
         })
@@ -166,7 +173,28 @@ impl Storage for SqliteStore {
         batch: &IncomingBatch,
         received_at: DateTime<Utc>,
     ) -> Result<PushAck, StoreError> {
-        self.write(|tx| push::push(tx, caller, batch, received_at))
+        let slot: PushSlot = Arc::default();
+        lock(&self.push_queue).push(PendingPush {
+            caller: caller.clone(),
+            batch: batch.clone(),
+            received_at,
+            slot: slot.clone(),
+        });
+        let mut conn = lock(&self.writer);
+        loop {
+            if let Some(result) = lock(&slot).take() {
+                return result;
+            }
+            let group = group_commit::take_group(&self.push_queue);
+            if group.is_empty() {
+                // The caller that took this push panicked before answering.
+                return Err(StoreError::other(group_commit::GroupCommitError {
+                    batches: 0,
+                    message: "the push was lost with a failed group; send it again".into(),
+                }));
+            }
+            group_commit::commit_group(&mut conn, group);
+        }
     }
 
     fn changes(
