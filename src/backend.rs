@@ -3,11 +3,13 @@
 //! Screens call only this module; every store call runs on a blocking
 //! thread because SQLite and photo decoding block.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use redvest_core::photo::{self, PhotoError, PhotoOptions, ProcessedPhoto};
+use redvest_core::store::DraftFields;
 use redvest_core::sync::client::is_sha256_hex;
 use redvest_core::sync::downloads::photo_path;
 use redvest_core::sync::{SyncClient, SyncEngine, SyncError, SyncHandle, TokenSource};
@@ -94,6 +96,9 @@ pub struct Backend {
     token: Arc<SessionToken>,
     sync: tokio::sync::Mutex<Option<SyncHandle>>,
     photo_dir: PathBuf,
+    /// Drafts already sent as leads. An autosave that started before the
+    /// lead was sent must not bring its draft back afterwards.
+    sent_drafts: Arc<Mutex<HashSet<Uuid>>>,
 }
 
 /// The session token held in memory for the sync engine; the copy that
@@ -130,6 +135,7 @@ impl Backend {
             token: Arc::new(SessionToken::default()),
             sync: tokio::sync::Mutex::new(None),
             photo_dir,
+            sent_drafts: Arc::default(),
         })
     }
 
@@ -421,30 +427,55 @@ impl Backend {
 
     /// Stores a lead with its photos. The position is the current fix, else
     /// the first photo's EXIF position, else none (the typed address).
-    pub async fn capture_lead(&self, form: LeadForm) -> Result<Uuid, BackendError> {
-        let (position, position_source) = choose_position(form.fix, &form.photos);
-        let photos = form
-            .photos
-            .into_iter()
-            .map(|processed| redvest_core::store::LeadPhoto {
-                path: processed.path.clone(),
-                photo: processed.into_ref(),
-            })
-            .collect();
-        let draft = LeadDraft {
-            category: form.category,
-            note: form.note,
-            position,
-            position_source,
-            address: form.address,
-            photos,
-            patrol_id: form.patrol_id,
-        };
+    /// Captures the lead described by the form. The form is first saved as
+    /// draft `draft_id`, then the lead is written and the draft deleted in
+    /// one transaction, so a crash in between can never store the lead twice.
+    pub async fn capture_lead(&self, draft_id: Uuid, form: LeadForm) -> Result<Uuid, BackendError> {
+        let fields = draft_fields(form);
+        let sent_drafts = Arc::clone(&self.sent_drafts);
         let id = self
-            .blocking(move |store| store.capture_lead(draft))
+            .blocking(move |store| {
+                // Waits for an autosave of this draft that is writing right now.
+                lock(&sent_drafts).insert(draft_id);
+                store.save_draft(draft_id, &fields)?;
+                store.capture_lead_from_draft(draft_id)
+            })
             .await?;
         self.sync_now().await;
         Ok(id)
+    }
+
+    /// Saves the lead form as typed so far, so that closing the app or a
+    /// crash loses nothing.
+    pub async fn save_lead_draft(
+        &self,
+        draft_id: Uuid,
+        form: LeadForm,
+    ) -> Result<(), BackendError> {
+        let mut fields = draft_fields(form);
+        // A live fix is taken again when the lead is sent; a photo's EXIF position is kept.
+        if fields.position_source != Some(PositionSource::PhotoExif) {
+            fields.position = None;
+            fields.position_source = None;
+        }
+        let sent_drafts = Arc::clone(&self.sent_drafts);
+        self.blocking(move |store| {
+            let sent = lock(&sent_drafts);
+            if sent.contains(&draft_id) {
+                return Ok(());
+            }
+            store.save_draft(draft_id, &fields)
+        })
+        .await
+    }
+
+    /// Returns the newest saved lead draft with its photos, if there is one.
+    pub async fn latest_lead_draft(&self) -> Result<Option<(Uuid, DraftFields)>, BackendError> {
+        let drafts = self.blocking(|store| store.drafts()).await?;
+        Ok(drafts
+            .into_iter()
+            .next()
+            .map(|saved| (saved.id, saved.fields)))
     }
 
     pub async fn my_submissions(&self) -> Result<Vec<SubmissionView>, BackendError> {
@@ -505,6 +536,50 @@ impl Backend {
 /// Picks a lead's position in order of preference: the current fix, then
 /// the first photo that carries an EXIF GPS position, then none, in which
 /// case the lead goes by its typed address and is flagged "no GPS".
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Turns the capture form into the fields of a stored draft.
+fn draft_fields(form: LeadForm) -> DraftFields {
+    let (position, position_source) = choose_position(form.fix, &form.photos);
+    let photos = form
+        .photos
+        .into_iter()
+        .map(|processed| redvest_core::store::LeadPhoto {
+            path: processed.path.clone(),
+            photo: processed.into_ref(),
+        })
+        .collect();
+    DraftFields {
+        category: Some(form.category),
+        note: form.note,
+        photos,
+        position,
+        position_source: Some(position_source),
+        address: form.address,
+        patrol_id: form.patrol_id,
+    }
+}
+
+/// Rebuilds the pipeline's description of a photo a draft names, for the
+/// capture form; what only the original file could tell (EXIF) is gone.
+pub fn draft_photo(photo: &redvest_core::store::LeadPhoto) -> ProcessedPhoto {
+    let thumb_path = photo
+        .path
+        .with_file_name(format!("{}.thumb.jpg", photo.photo.sha256));
+    ProcessedPhoto {
+        sha256: photo.photo.sha256.clone(),
+        path: photo.path.clone(),
+        thumb_path,
+        width: photo.photo.width,
+        height: photo.photo.height,
+        bytes: photo.photo.bytes,
+        exif_position: None,
+        taken_at: None,
+    }
+}
+
 pub fn choose_position(
     fix: Option<Fix>,
     photos: &[ProcessedPhoto],

@@ -690,3 +690,65 @@ fn queue_card_photo_placeholders() {
         assert_eq!(html.contains(&missing), shows_missing, "{name}: {html}");
     }
 }
+
+fn lead_root() -> Element {
+    let mut app = use_app_provider();
+    use_hook(|| {
+        app.member
+            .set(REVIEWER.with(|member| member.borrow().clone()))
+    });
+    rsx! { redvest::screens::lead::LeadCapture {} }
+}
+
+fn draft_notes(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut statement = conn.prepare("SELECT note FROM lead_drafts").unwrap();
+    let rows = statement.query_map([], |row| row.get(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn lead_form_restores_saved_draft() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let fields = redvest_core::store::DraftFields {
+        category: Some(LeadCategory::FireHazard),
+        note: "楼道里堆满了纸箱".to_owned(),
+        photos: Vec::new(),
+        position: None,
+        position_source: None,
+        address: Some("般阳路 12 号".to_owned()),
+        patrol_id: None,
+    };
+    let mut harness = Harness::seeded(lead_root, |path| {
+        let store = Store::open(path).unwrap();
+        store.set_session(&member, "http://127.0.0.1:9").unwrap();
+        store.save_draft(Uuid::now_v7(), &fields).unwrap();
+    });
+    harness.settle();
+    let html = harness.html();
+
+    assert!(html.contains("楼道里堆满了纸箱"), "{html}");
+    assert!(html.contains("般阳路 12 号"), "{html}");
+    assert!(html.contains(r#"class="chip big active""#), "{html}");
+}
+
+#[test]
+fn lead_form_saves_typed_note() {
+    let member = leader();
+    REVIEWER.with(|slot| *slot.borrow_mut() = Some(member.clone()));
+    let mut harness = Harness::seeded(lead_root, |path| {
+        let store = Store::open(path).unwrap();
+        store.set_session(&member, "http://127.0.0.1:9").unwrap();
+    });
+    harness.settle();
+
+    harness.click_id("category-FireHazard");
+    harness.input(0, "消防通道被电动车堵住");
+    harness.settle();
+
+    assert_eq!(
+        draft_notes(&harness._data.path().join("redvest.sqlite3")),
+        vec!["消防通道被电动车堵住".to_owned()]
+    );
+}

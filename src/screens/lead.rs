@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use dioxus::prelude::*;
 use redvest_core::photo::ProcessedPhoto;
-use redvest_proto::records::LeadCategory;
+use redvest_proto::records::{LeadCategory, PositionSource};
+use uuid::Uuid;
 
-use crate::backend::LeadForm;
+use crate::backend::{draft_photo, LeadForm};
 use crate::error_text::error_text;
 use crate::i18n::Msg;
 use crate::state::use_app;
@@ -39,7 +40,60 @@ pub fn LeadCapture() -> Element {
     let mut path = use_signal(String::new);
     let mut photos = use_signal(Vec::<(ProcessedPhoto, String)>::new);
     let mut message = use_signal(|| None::<(bool, String)>);
+    let mut draft_id = use_signal(Uuid::now_v7);
+    let mut restored = use_signal(|| false);
     let fix = app.backend().current_fix().ok().flatten();
+
+    // Brings back what was typed before the app closed, then saves every change.
+    use_future(move || async move {
+        if let Ok(Some((id, fields))) = app.backend().latest_lead_draft().await {
+            draft_id.set(id);
+            category.set(fields.category);
+            note.set(fields.note);
+            address.set(fields.address.unwrap_or_default());
+            let exif = (fields.position_source == Some(PositionSource::PhotoExif))
+                .then_some(fields.position)
+                .flatten();
+            let mut restored_photos = Vec::new();
+            for (index, held) in fields.photos.iter().enumerate() {
+                let mut photo = draft_photo(held);
+                if index == 0 {
+                    photo.exif_position = exif.as_ref().map(|fix| (fix.lat, fix.lon));
+                }
+                let url = app.backend().thumbnail_url(photo.thumb_path.clone()).await;
+                restored_photos.push((photo, url.unwrap_or_default()));
+            }
+            photos.set(restored_photos);
+        }
+        restored.set(true);
+    });
+    use_effect(move || {
+        let (Some(chosen), typed_note, typed_address) = (category(), note(), address()) else {
+            return;
+        };
+        let chosen_photos: Vec<ProcessedPhoto> = photos
+            .read()
+            .iter()
+            .map(|(photo, _)| photo.clone())
+            .collect();
+        if !restored() {
+            return;
+        }
+        let form = LeadForm {
+            category: chosen,
+            note: typed_note,
+            fix: None,
+            address: Some(typed_address).filter(|text| !text.is_empty()),
+            photos: chosen_photos,
+            patrol_id: None,
+        };
+        let id = draft_id();
+        spawn(async move {
+            if let Err(error) = app.backend().save_lead_draft(id, form).await {
+                tracing::warn!(draft_id = %id, %error, "lead draft not saved");
+            }
+        });
+    });
     let patrol = use_resource(move || async move {
         let _ = (app.sync)();
         app.backend().active_patrol().await.ok().flatten()
@@ -113,8 +167,9 @@ pub fn LeadCapture() -> Element {
                 .flatten()
                 .map(|active| active.patrol_id),
         };
-        match app.backend().capture_lead(form).await {
+        match app.backend().capture_lead(draft_id(), form).await {
             Ok(_) => {
+                draft_id.set(Uuid::now_v7());
                 category.set(None);
                 note.set(String::new());
                 address.set(String::new());
@@ -135,6 +190,7 @@ pub fn LeadCapture() -> Element {
                 for option in LeadCategory::ALL {
                     button {
                         key: "{option:?}",
+                        id: "category-{option:?}",
                         class: if category() == Some(option) { "chip big active" } else { "chip big" },
                         onclick: move |_| category.set(Some(option)),
                         {app.t(category_label(option))}
