@@ -393,7 +393,7 @@ async fn status_finishes_a_full_partial() {
         .await;
     assert_eq!(head.status, StatusCode::OK);
     // The server was killed after writing the last bytes and before the
-    // rename: the partial file holds every byte.
+    // rename: the partial file contains every byte.
     let partial = server
         .dir
         .path()

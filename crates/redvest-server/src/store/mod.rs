@@ -156,7 +156,7 @@ pub struct PhotoChunk<'a> {
     pub bytes: &'a [u8],
 }
 
-/// What one photo sweep deleted.
+/// Counts of the files one photo sweep deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PhotoSweep {
     /// Complete photos that no uploader's record named.

@@ -6,7 +6,7 @@
 //! fsynced and renamed into place, so it is either whole and verified or
 //! absent. Each uploader writes its own partial file, so one client's bad
 //! chunk or lying length can only discard its own progress. An uploader
-//! that completes a photo already in place proves it holds the bytes, and
+//! that completes a photo already in place proves it has the bytes, and
 //! its verified partial file is then dropped.
 
 use std::fs::{self, File, OpenOptions};
@@ -87,7 +87,10 @@ impl PhotoFiles {
                 complete: false,
             });
         }
-        tracing::info!(sha256, "finishing a photo upload that holds every byte");
+        tracing::info!(
+            sha256,
+            "finishing a photo upload whose partial file contains every byte"
+        );
         self.place(sha256, &partial)?;
         Ok(FileStatus {
             bytes_received: received,

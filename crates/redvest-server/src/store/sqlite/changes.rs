@@ -27,7 +27,7 @@ pub const SUBMISSION_VISIBLE: &str =
     "(brigade_id = :brigade AND (owner_id = :me OR assignee_id = :me \
      OR (:role = 'squad_leader' AND squad_id = :squad) OR :role = 'brigade'))";
 
-/// Most payload bytes one page of changes carries. A page holds at least
+/// Maximum payload bytes of one page of changes. A page contains at least
 /// one change, so a single larger change is still delivered.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 

@@ -1,7 +1,8 @@
 //! Group commit of push batches. Concurrent pushes queue here, and the
 //! first of them to take the writer connection stores every queued batch
-//! in one transaction with one fsync, then answers them all. Each batch
-//! runs in its own savepoint, so a batch that fails is rolled back alone.
+//! in one transaction with one fsync, then returns each result to its
+//! caller. Each batch runs in its own savepoint, so a batch that fails is
+//! rolled back alone.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,7 +16,7 @@ use crate::store::{Caller, IncomingBatch, PushAck, StoreError};
 /// one long transaction that delays every caller in it.
 pub const MAX_GROUP_RECORDS: usize = 2_000;
 
-/// The answer to one queued push, filled in by whichever caller commits it.
+/// The result of one queued push, filled in by whichever caller commits it.
 pub type PushSlot = Arc<Mutex<Option<Result<PushAck, StoreError>>>>;
 
 /// A push waiting for the next group commit.
@@ -51,7 +52,7 @@ pub fn take_group(queue: &Mutex<Vec<PendingPush>>) -> Vec<PendingPush> {
     queue.drain(..count).collect()
 }
 
-/// Stores a group in one transaction and fills in every push's answer.
+/// Stores a group in one transaction and fills in every push's result.
 pub fn commit_group(conn: &mut Connection, group: Vec<PendingPush>) {
     let batches = group.len();
     let results = match store_group(conn, &group) {

@@ -187,7 +187,7 @@ impl Storage for SqliteStore {
             }
             let group = group_commit::take_group(&self.push_queue);
             if group.is_empty() {
-                // The caller that took this push panicked before answering.
+                // The caller that took this push panicked before storing its result.
                 return Err(StoreError::other(group_commit::GroupCommitError {
                     batches: 0,
                     message: "the push was lost with a failed group; send it again".into(),
@@ -267,8 +267,8 @@ impl Storage for SqliteStore {
 
     /// Deletes the rows first and the files after the commit. NOTE: an
     /// upload of the same bytes that completes between the two loses its
-    /// file; its uploader's next status call reports the photo missing, so
-    /// the phone uploads it again.
+    /// file. Its uploader's next status call then reports the photo
+    /// missing, so the phone uploads it again.
     fn sweep_photos(&self, now: DateTime<Utc>) -> Result<PhotoSweep, StoreError> {
         let expired = self.write(|tx| photos::expire_unnamed(tx, now))?;
         for sha256 in &expired {

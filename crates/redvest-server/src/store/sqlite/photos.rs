@@ -134,8 +134,8 @@ pub fn is_visible(
 }
 
 /// Forgets uploads that none of the uploader's records names after
-/// [`UNNAMED_PHOTO_TTL`], then deletes the rows of photos left with no
-/// uploader; returns the hashes whose files the caller must delete.
+/// [`UNNAMED_PHOTO_TTL`] and deletes the rows of photos left with no
+/// uploader. Returns the hashes whose files the caller must delete.
 pub fn expire_unnamed(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
     let cutoff = now
         .checked_sub_signed(UNNAMED_PHOTO_TTL)

@@ -189,12 +189,12 @@ CREATE INDEX records_clock_out_shift ON records(json_extract(body, '$.body.shift
 "#;
 
 /// The SHA-256 of each decision request, so that a decision id sent again
-/// with another body is told apart from a replay. Older rows have none.
+/// with another body is distinguished from a replay. Older rows have none.
 const V3: &str = r#"
 ALTER TABLE decisions ADD COLUMN request_sha256 TEXT;
 "#;
 
-/// Who uploaded each photo. A photo's first completer is kept in
+/// The uploaders of each photo. A photo's first completer is kept in
 /// `photos.uploader_id`, and every member who uploaded its bytes gets a row
 /// in `photo_uploaders`, which download rights check. Photos stored before
 /// this version are credited to the owner of the first record naming them,
