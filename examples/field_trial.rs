@@ -1,7 +1,8 @@
-//! Replays a field day against a running server with real files: a
+//! Replays a field day against a running server with real files. A
 //! volunteer clocks on, walks a GPX track and reports a hazard with a photo,
-//! all offline; then syncs, the squad leader approves, and the volunteer's
-//! phone shows the decision. Prints what was stored, sent and how long it took.
+//! all offline. Then the phone syncs, the squad leader approves, and the
+//! volunteer's phone shows the decision. Prints what was stored and sent and
+//! how long each step took.
 //!
 //! ```text
 //! cargo run --release --example field_trial -- SERVER_URL TRACK.gpx PHOTO.jpg
