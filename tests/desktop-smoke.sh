@@ -14,6 +14,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 artifacts="${ARTIFACTS:-$root/target/desktop-smoke}"
+bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
 title="红马甲 Redvest"
 phone="${REDVEST_SMOKE_PHONE:-13800000002}"
 password="redvest-demo"
@@ -44,7 +45,7 @@ fail() {
 
 # A real server with demo data on a free loopback port.
 mkfifo "$work/server.out"
-"$root/target/debug/redvest-server" serve --seed-demo --data "$work/server" --listen 127.0.0.1:0 \
+"$bin_dir/redvest-server" serve --seed-demo --data "$work/server" --listen 127.0.0.1:0 \
   >"$work/server.out" 2>"$artifacts/server.log" &
 server_pid=$!
 read -r -t 30 first_line <"$work/server.out" || fail "server did not start (see server.log)"
@@ -66,7 +67,7 @@ export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$w
 mkdir -p "$HOME"
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
 export REDVEST_SERVER="$server_url" REDVEST_DATA="$work/app" REDVEST_GPX="$work/walk.gpx"
-"$root/target/debug/redvest" >"$artifacts/app.log" 2>&1 &
+"$bin_dir/redvest" >"$artifacts/app.log" 2>&1 &
 app_pid=$!
 
 window="$(timeout 60 xdotool search --sync --name "$title" | head -n1)" || fail "window did not appear"
