@@ -338,6 +338,10 @@ impl Backend {
 
     /// Starts a patrol in the chosen mode, which bounds the plausible speed of its fixes.
     pub async fn start_patrol(&self, mode: PatrolMode) -> Result<Uuid, BackendError> {
+        // Fixes from before the start belong to no patrol: drop the backlog.
+        if let Err(error) = self.location.drain_fixes() {
+            tracing::warn!(%error, "could not clear fixes taken before the patrol");
+        }
         let id = self
             .blocking(move |store| store.start_patrol(mode, None))
             .await?;

@@ -46,16 +46,19 @@ impl DesktopLocation {
         let mut fix = self.track[index].clone();
         let offset_ms = (fix.at - first_at).num_milliseconds() as f64 / self.speed;
         fix.at = self.started_utc + chrono::Duration::milliseconds(offset_ms as i64);
+        // The provider name keeps every replayed point recognisable as such.
         fix.provider = "replay".to_owned();
-        // A replayed track is not a sensor reading, and the judge must know.
-        fix.mock = true;
         fix
     }
 
+    /// Returns the newest replayed point as the current fix. It is marked as
+    /// mock, so the clock-in judge never takes a replay as proof of presence;
+    /// patrol points keep the flag off, or the track filter would drop them all.
     fn replayed_fix(&self) -> Option<Fix> {
         let reached = self.reached();
         let mut fix = self.replayed(reached.checked_sub(1)?);
         fix.at = Utc::now();
+        fix.mock = true;
         Some(fix)
     }
 
@@ -299,7 +302,10 @@ mod tests {
         let fixes = source.drain_fixes().unwrap();
 
         assert_eq!(fixes.len(), 2);
-        assert!(fixes.iter().all(|fix| fix.mock));
+        assert!(fixes
+            .iter()
+            .all(|fix| fix.provider == "replay" && !fix.mock));
+        assert!(source.current_fix().unwrap().is_some_and(|fix| fix.mock));
         assert!(source.drain_fixes().unwrap().is_empty());
     }
 

@@ -789,3 +789,27 @@ fn overdue_shift_closes_at_window_end() {
     assert_eq!(clock_out_at, closes_at.to_rfc3339());
     assert!(matches!(record.body, redvest_proto::RecordBody::ClockOut(ref out) if out.auto_closed));
 }
+
+#[test]
+fn another_member_pulls_from_start() {
+    let (test, volunteer, _) = TestStore::signed_in(Role::Volunteer);
+    test.store.apply_changes(&page(40, Vec::new())).unwrap();
+    let cursor_before = test.store.cursor().unwrap();
+    let leader = member(Role::SquadLeader);
+
+    test.store
+        .set_session(&volunteer, "http://127.0.0.1:9")
+        .unwrap();
+    let same_member = test.store.cursor().unwrap();
+    test.store
+        .set_session(&leader, "http://127.0.0.1:9")
+        .unwrap();
+    let switched = test.store.cursor().unwrap();
+    test.store.apply_changes(&page(7, Vec::new())).unwrap();
+    test.store.clear_session().unwrap();
+
+    assert!(cursor_before > 0, "the page moved the cursor");
+    assert_eq!(same_member, cursor_before);
+    assert_eq!(switched, 0);
+    assert_eq!(test.store.cursor().unwrap(), 0);
+}

@@ -135,6 +135,14 @@ impl Store {
     /// Stores the signed-in member (never the token) and the server URL.
     pub fn set_session(&self, member: &Member, server_url: &str) -> Result<()> {
         self.write(|tx| {
+            // Another member on this device sees other changes: pull them from the start.
+            let previous: Option<String> = tx
+                .query_row("SELECT member_id FROM session_member WHERE id = 1", [], |row| row.get(0))
+                .optional()?;
+            if previous.is_some_and(|id| id != member.id.to_string()) {
+                tx.execute("UPDATE sync_state SET cursor = 0", [])?;
+                tx.execute("DELETE FROM review_queue", [])?;
+            }
             tx.execute(
                 "INSERT OR REPLACE INTO session_member (id, member_id, name, role, squad_id, brigade_id)
                  VALUES (1, ?1, ?2, ?3, ?4, ?5)",
@@ -160,6 +168,8 @@ impl Store {
         self.write(|tx| {
             tx.execute("DELETE FROM session_member", [])?;
             tx.execute("DELETE FROM review_queue", [])?;
+            // The next member to sign in may see other changes: pull from the start.
+            tx.execute("UPDATE sync_state SET cursor = 0", [])?;
             Ok(())
         })?;
         info!("session cleared");
