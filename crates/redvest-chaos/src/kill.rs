@@ -180,9 +180,13 @@ async fn drain_in_child(
     let elapsed = started.elapsed();
     if !output.status.success() {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // The first lines name the error; a backtrace may follow.
+        let reason: Vec<&str> = stderr.lines().take(12).collect();
         return Err(HarnessError::Invalid(format!(
-            "drain process failed ({}): {stdout}",
-            output.status
+            "drain process failed ({}): {stdout} {}",
+            output.status,
+            reason.join(" | ")
         )));
     }
     Ok(elapsed)
