@@ -77,7 +77,7 @@ pub fn Duty() -> Element {
 
     let fix_line = match (fix(), nearest()) {
         (Some(fix), Some((_, distance))) => {
-            let distance = ("distance", format!("{distance:.0}"));
+            let distance = ("distance", distance_text(&app, distance));
             match fix.accuracy_m {
                 Some(metres) => app.tf(
                     Msg::DistanceAccuracy,
@@ -170,5 +170,18 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse_position(text), expected, "{text}");
         }
+    }
+}
+
+/// Formats a distance in metres below 1 km and in kilometres above, so a
+/// far-away fix reads in kilometres rather than as a long row of digits.
+fn distance_text(app: &crate::state::AppState, metres: f64) -> String {
+    if metres < 1000.0 {
+        app.tf(Msg::Metres, &[("count", format!("{metres:.0}"))])
+    } else {
+        app.tf(
+            Msg::Kilometres,
+            &[("count", format!("{:.1}", metres / 1000.0))],
+        )
     }
 }

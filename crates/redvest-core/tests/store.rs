@@ -813,3 +813,24 @@ fn another_member_pulls_from_start() {
     assert_eq!(switched, 0);
     assert_eq!(test.store.cursor().unwrap(), 0);
 }
+
+#[test]
+fn open_shift_belongs_to_signed_in_member() {
+    let (test, volunteer, site) = TestStore::signed_in(Role::Volunteer);
+    test.store.clock_in(site.id, None, None, None).unwrap();
+    let leader = member(Role::SquadLeader);
+
+    test.store
+        .set_session(&leader, "http://127.0.0.1:9")
+        .unwrap();
+    let seen_by_leader = test.store.open_shift().unwrap();
+    let leader_clock_out = test.store.clock_out(false, None);
+    test.store
+        .set_session(&volunteer, "http://127.0.0.1:9")
+        .unwrap();
+    let seen_by_owner = test.store.open_shift().unwrap();
+
+    assert!(seen_by_leader.is_none());
+    assert!(matches!(leader_clock_out, Err(StoreError::NoOpenShift)));
+    assert!(seen_by_owner.is_some());
+}

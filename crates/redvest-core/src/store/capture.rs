@@ -477,7 +477,11 @@ pub(super) fn insert_record(tx: &Transaction, record: &Record) -> Result<()> {
 fn open_shift(conn: &Connection) -> Result<Option<OpenShift>> {
     let row: Option<(String, String, String)> = conn
         .query_row(
-            "SELECT id, site_id, clock_in_at FROM shifts WHERE clock_out_id IS NULL ORDER BY clock_in_at DESC LIMIT 1",
+            // Only the signed-in member's shift: another member may have used this phone.
+            "SELECT s.id, s.site_id, s.clock_in_at FROM shifts s
+             JOIN records r ON r.id = s.id
+             JOIN session_member m ON m.member_id = r.member_id
+             WHERE s.clock_out_id IS NULL ORDER BY s.clock_in_at DESC LIMIT 1",
             [],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
