@@ -154,6 +154,19 @@ fn TypedPosition() -> Element {
     }
 }
 
+/// Formats a distance in metres below 1 km and in kilometres above, so a
+/// far-away fix reads in kilometres rather than as a long row of digits.
+fn distance_text(app: &crate::state::AppState, metres: f64) -> String {
+    if metres < 1000.0 {
+        app.tf(Msg::Metres, &[("count", format!("{metres:.0}"))])
+    } else {
+        app.tf(
+            Msg::Kilometres,
+            &[("count", format!("{:.1}", metres / 1000.0))],
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_position;
@@ -170,18 +183,5 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse_position(text), expected, "{text}");
         }
-    }
-}
-
-/// Formats a distance in metres below 1 km and in kilometres above, so a
-/// far-away fix reads in kilometres rather than as a long row of digits.
-fn distance_text(app: &crate::state::AppState, metres: f64) -> String {
-    if metres < 1000.0 {
-        app.tf(Msg::Metres, &[("count", format!("{metres:.0}"))])
-    } else {
-        app.tf(
-            Msg::Kilometres,
-            &[("count", format!("{:.1}", metres / 1000.0))],
-        )
     }
 }
