@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::mobile::ServerProbe;
 use chrono::Utc;
-use redvest_core::sync::SyncClient;
 use redvest_proto::geo::{is_valid_position, Fix};
 
-use super::{Connectivity, Location, PhotoPicker, PlatformError, TokenStore};
+use super::{Location, PhotoPicker, PlatformError, TokenStore};
 use crate::config::Config;
 
 /// Accuracy given to typed positions, which are as good as the typist.
@@ -51,9 +51,9 @@ impl DesktopLocation {
         fix
     }
 
-    /// Returns the newest replayed point as the current fix. It is marked as
-    /// mock, so the clock-in judge never takes a replay as proof of presence;
-    /// patrol points keep the flag off, or the track filter would drop them all.
+    /// Returns the newest replayed point as the current fix, marked as mock so
+    /// that the clock-in judge never takes a replay as proof of presence.
+    /// Patrol points keep the flag off, because the track filter drops mock fixes.
     fn replayed_fix(&self) -> Option<Fix> {
         let reached = self.reached();
         let mut fix = self.replayed(reached.checked_sub(1)?);
@@ -222,33 +222,10 @@ pub fn token_store(server_url: &str) -> KeyringTokens {
     }
 }
 
-/// Checks reachability with `GET /v1/health` through the core sync client,
-/// the one module that talks to the server.
-pub struct HealthProbe {
-    /// `None` when the server address is invalid, which never answers.
-    client: Option<SyncClient>,
-}
-
-impl Connectivity for HealthProbe {
-    async fn check(&self) -> bool {
-        let Some(client) = &self.client else {
-            return false;
-        };
-        match client.health().await {
-            Ok(_) => true,
-            Err(error) => {
-                tracing::debug!(%error, "server unreachable");
-                false
-            }
-        }
-    }
-}
-
-pub fn connectivity(server_url: &str) -> HealthProbe {
-    let client = SyncClient::new(server_url)
-        .inspect_err(|error| tracing::warn!(%error, "reachability not checked"))
-        .ok();
-    HealthProbe { client }
+/// Checks reachability with the probe the phone builds share, which asks the
+/// server's health route through the core sync client.
+pub fn connectivity(server_url: &str) -> ServerProbe {
+    ServerProbe::new(server_url)
 }
 
 #[cfg(test)]

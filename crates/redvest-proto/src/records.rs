@@ -111,7 +111,7 @@ pub struct PatrolStop {
     pub points_kept: u32,
     pub points_rejected: u32,
     pub segments: u32,
-    /// True when the track has gaps the member was told about.
+    /// True when the track has gaps, which the app explains to the member.
     pub incomplete: bool,
     pub chunks: u32,
 }

@@ -16,7 +16,7 @@ pub struct ClockInArrival<'a> {
     pub clock_in: &'a ClockIn,
     pub captured_at: Stamp,
     pub received_at: DateTime<Utc>,
-    /// The device clock when it sent the batch, if the phone said.
+    /// The device clock when the phone sent the batch, if the push carried it.
     pub sent_at: Option<Stamp>,
     /// The site of the member's open shift, if any.
     pub open_shift_site: Option<Uuid>,
